@@ -1,0 +1,54 @@
+"""Alembic environment. Migrations run as the schema owner: MIGRATE_DATABASE_URL when
+set (PostgreSQL in production: the app's own role owns no table), else the app's URL."""
+
+from __future__ import annotations
+
+import logging
+import os
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+from sqlalchemy import create_engine
+
+config = context.config
+if config.config_file_name:
+    fileConfig(config.config_file_name)
+log = logging.getLogger("alembic.env")
+
+target_metadata = current_app.extensions["migrate"].db.metadata
+
+
+def _url() -> str:
+    return os.environ.get("MIGRATE_DATABASE_URL") or str(
+        current_app.extensions["migrate"].db.engine.url.render_as_string(hide_password=False)
+    )
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(_url())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            compare_type=True,
+            app_role=current_app.config["DB_APP_ROLE"],
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,40 @@
+"""The application factory.
+
+The core composes the contexts (``tenants``, ``themes``) here and nowhere else;
+the contexts depend on the core, never the reverse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tenants
+import themes
+from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
+from pbx_platform import auth, cli, extensions, health, i18n, security, web
+from pbx_platform.config import load_config
+from pbx_platform.templating import PbxFlask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
+    app = PbxFlask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(web.MIGRATIONS))
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+    # Order matters: the portal (and so the tenant scope) comes from the host
+    # before anything reads the logged-in principal.
+    themes.init_app(app)
+    auth.init_app(app)
+    tenants.init_app(app)
+    web.init_app(app)
+    app.register_blueprint(health.bp)
+    cli.init_app(app)
+    return app

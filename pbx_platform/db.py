@@ -1,0 +1,109 @@
+"""The database object, the declarative base and the tenancy mixins.
+
+Models anywhere in the project import from here and from nothing above.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store times in UTC with tzinfo")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime()},
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TenantScoped:
+    """Marker of every model the tenant scope filters (see ``pbx_platform.tenancy``).
+
+    ``__tenant_columns__`` maps each scope level (reseller, account, circle) to the
+    column holding that level's id; a level missing from the map does not narrow
+    the model.
+    """
+
+    __tenant_columns__: dict[str, str] = {}
+
+
+class ResellerOwned(TenantScoped):
+    """A row that belongs to one reseller (the tenant of R20).
+
+    The tenant scope filters these by ``reseller_id`` on every ORM statement, and
+    PostgreSQL's row-level security does the same behind it.
+    """
+
+    __tenant_columns__ = {"reseller": "reseller_id"}
+
+    @declared_attr
+    def reseller_id(cls) -> Mapped[int]:
+        return mapped_column(
+            Integer, ForeignKey("reseller.id", ondelete="RESTRICT"), index=True, nullable=False
+        )
+
+
+class AccountOwned(ResellerOwned):
+    """A row below one customer account: further narrowed for account-level logins."""
+
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id"}
+
+    @declared_attr
+    def account_id(cls) -> Mapped[int]:
+        return mapped_column(
+            Integer, ForeignKey("account.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+class CircleOwned(AccountOwned):
+    """A row below one circle: further narrowed for circle logins."""
+
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id", "circle": "circle_id"}
+
+    @declared_attr
+    def circle_id(cls) -> Mapped[int]:
+        return mapped_column(
+            Integer, ForeignKey("circle.id", ondelete="CASCADE"), index=True, nullable=False
+        )

@@ -1,0 +1,20 @@
+"""Resellers, customer accounts, circles and uniques, and their portals."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from pbx_platform.auth import register_principal, set_login_view
+from tenants import labels, principals
+from tenants.views import auth, circle_portal, console, staff_portal
+
+
+def init_app(app: Flask) -> None:
+    register_principal("staff", principals.load_staff)
+    register_principal("circle", principals.load_circle)
+    set_login_view(principals.login_endpoint)
+    labels.init_app(app)
+    app.before_request(principals.scope_to_principal)
+    app.before_request(principals.enforce_password_policy)
+    for blueprint in (auth.bp, circle_portal.bp, staff_portal.bp, console.bp):
+        app.register_blueprint(blueprint)

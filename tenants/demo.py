@@ -1,0 +1,226 @@
+"""Demo data for `make run`: the platform and two resellers with clearly different brands.
+
+Idempotent: a reseller that exists already is left as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from pbx_platform.db import db
+from pbx_platform.tenancy import Scope, platform_bypass, use_scope
+from tenants.models import (
+    AccountOptionKind,
+    Carrier,
+    Circle,
+    PasswordPolicy,
+    Reseller,
+    RingGroup,
+    RingGroupMember,
+    StaffKind,
+    StaffRole,
+    TerminalType,
+    UniqueKind,
+)
+from tenants.services import provisioning as p
+from tenants.services.resellers import corporate_number_check_digit
+
+DEMO_PASSWORD = "Demo#Pass2026"  # noqa: S105 (published in the README for the demo)
+
+
+def _registration_number(twelve_digits: str) -> str:
+    return f"T{corporate_number_check_digit(twelve_digits)}{twelve_digits}"
+
+
+RESELLERS = [
+    {
+        "slug": "direct",
+        "name": "PBXプラットフォーム 直販",
+        "is_platform": True,
+        "registration_number": _registration_number("010001000001"),
+        "theme": {
+            "product_name": "PBX Platform Direct",
+            "primary_color": "#1f4e8c",
+            "accent_color": "#e8f0fb",
+            "support_phone": "03-0000-0000",
+            "support_email": "support@platform.example",
+            "footer_text": "PBX Platform Inc.",
+        },
+        "prefix": "direct",
+        "companies": ["株式会社ダイレクト商事", "有限会社いろは工房", "合同会社ミライ"],
+    },
+    {
+        "slug": "sakura",
+        "name": "さくらテレコム株式会社",
+        "registration_number": _registration_number("010001000002"),
+        "theme": {
+            "product_name": "さくらクラウドPBX",
+            "primary_color": "#a3123f",
+            "accent_color": "#fdeef3",
+            "support_phone": "0120-000-111",
+            "support_email": "support@sakura-telecom.example",
+            "footer_text": "© さくらテレコム株式会社",
+            "template_folder": "sakura",
+        },
+        "prefix": "sakura",
+        "companies": ["株式会社桜井製作所", "春日部物流株式会社", "ひまわり歯科クリニック"],
+    },
+    {
+        "slug": "umi",
+        "name": "Umi Networks K.K.",
+        "registration_number": _registration_number("010001000003"),
+        "theme": {
+            "product_name": "UMI Phone",
+            "primary_color": "#00574b",
+            "accent_color": "#e0f2ef",
+            "support_phone": "050-0000-2222",
+            "support_email": "help@umi-networks.example",
+            "footer_text": "Umi Networks K.K. — calls without borders",
+        },
+        "prefix": "umi",
+        "companies": ["湘南マリン株式会社", "Blue Harbor Trading", "株式会社みなと会計事務所"],
+    },
+]
+
+TERMINALS = [
+    ("受付 SIP電話", TerminalType.SIP_PHONE, None),
+    ("営業 ソフトフォン", TerminalType.SOFTPHONE, None),
+    ("営業部長 携帯 (docomo)", TerminalType.MOBILE, Carrier.DOCOMO),
+    ("工場長 携帯 (au)", TerminalType.MOBILE, Carrier.AU),
+    ("配送 携帯 (SoftBank)", TerminalType.MOBILE, Carrier.SOFTBANK),
+    ("外注 携帯 (その他)", TerminalType.MOBILE, Carrier.OTHER),
+    ("倉庫 PHS", TerminalType.PHS, None),
+]
+
+POLICIES = [PasswordPolicy.NONE, PasswordPolicy.WARN, PasswordPolicy.FORCE]
+
+
+def load(base_domain: str, console_host: str) -> list[str]:
+    """Create what is missing; return the slugs created."""
+    created = []
+    for index, spec in enumerate(RESELLERS):
+        if _exists(spec["slug"]):
+            continue
+        _load_reseller(spec, index, base_domain, console_host)
+        created.append(spec["slug"])
+    return created
+
+
+def _exists(slug: str) -> bool:
+    with platform_bypass("demo.load"):
+        return db.session.scalar(select(Reseller.id).where(Reseller.slug == slug)) is not None
+
+
+def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_host: str) -> None:
+    with platform_bypass("demo.load"):
+        reseller = p.create_reseller(
+            slug=spec["slug"],
+            name=spec["name"],
+            base_domain=base_domain,
+            is_platform=spec.get("is_platform", False),
+            console_host=console_host if spec.get("is_platform") else None,
+            registration_number=spec["registration_number"],
+            postal_code="100-0005",
+            prefecture="東京都",
+            city="千代田区",
+            address_line1="丸の内1-1-1",
+        )
+    with use_scope(Scope(reseller.id)):
+        p.create_theme(reseller, **spec["theme"])
+        prefix = spec["prefix"]
+        if spec.get("is_platform"):
+            p.create_staff(
+                reseller,
+                email="operator@platform.example",
+                name="運営 太郎",
+                password=DEMO_PASSWORD,
+                kind=StaffKind.PLATFORM,
+            )
+        for role in StaffRole:
+            p.create_staff(
+                reseller,
+                email=f"{role.value}@{prefix}.example",
+                name=f"{prefix} {role.value}",
+                password=DEMO_PASSWORD,
+                kind=StaffKind.RESELLER,
+                role=role,
+            )
+        for a, company in enumerate(spec["companies"], start=1):
+            account = p.create_account(
+                reseller,
+                company_name=company,
+                postal_code="150-0002",
+                prefecture="東京都",
+                city="渋谷区",
+                address_line1=f"渋谷{a}-2-3",
+                billing_contact_name="経理 花子",
+                billing_contact_email=f"billing{a}@{prefix}-customer.example",
+            )
+            if a == 1:
+                p.add_account_option(account, AccountOptionKind.INVOICE_MAILING, date(2026, 4, 1))
+            p.create_staff(
+                reseller,
+                email=f"manager{a}@{prefix}.example",
+                name=f"管理者 {a}",
+                password=DEMO_PASSWORD,
+                kind=StaffKind.ACCOUNT_MANAGER,
+                account=account,
+            )
+            for c in range(1, 4 if a == 1 else 2):
+                number = (index * 100) + a * 10 + c
+                policy = POLICIES[c - 1] if a == 1 else PasswordPolicy.NONE
+                circle = p.create_circle(
+                    account,
+                    name=f"{company} 第{c}サークル",
+                    login_id=f"{prefix}-{a}-{c}",
+                    password=DEMO_PASSWORD,
+                    policy=policy,
+                    phone_numbers=(f"03-5555-{number:04d}", f"050-3333-{number:04d}"),
+                )
+                _load_uniques(circle)
+
+
+def _load_uniques(circle: Circle) -> None:
+    uniques = []
+    for n, (name, terminal, carrier) in enumerate(TERMINALS):
+        uniques.append(
+            p.create_unique(
+                circle,
+                extension=str(201 + n),
+                display_name=name,
+                terminal_type=terminal,
+                carrier=carrier,
+            )
+        )
+    p.create_unique(
+        circle, extension="300", display_name="会議室A", kind=UniqueKind.CONFERENCE_ROOM
+    )
+    p.create_unique(circle, extension="310", display_name="代表IVR", kind=UniqueKind.IVR)
+    p.create_unique(
+        circle,
+        extension="320",
+        display_name="発信仕分(本社番号)",
+        kind=UniqueKind.OUTBOUND_SELECTOR,
+    )
+    group = RingGroup(
+        reseller_id=circle.reseller_id,
+        account_id=circle.account_id,
+        circle_id=circle.id,
+        name="代表着信",
+        extension="400",
+    )
+    for position, unique in enumerate(uniques[:3]):
+        group.members.append(
+            RingGroupMember(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                circle_id=circle.id,
+                unique_id=unique.id,
+                position=position,
+            )
+        )
+    db.session.add(group)
+    db.session.flush()

@@ -1,0 +1,70 @@
+"""Forms of the tenant portals (Flask-WTF: every form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.validators import DataRequired, Length
+
+from pbx_platform.passwords import LOGIN_ID_MAX_LENGTH, MAX_PASSWORD_LENGTH
+from tenants.models import PasswordPolicy
+
+
+class CircleLoginForm(FlaskForm):
+    login_id = StringField(
+        _l("Login ID"), validators=[DataRequired(), Length(max=LOGIN_ID_MAX_LENGTH)]
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    next = HiddenField()
+
+
+class StaffLoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    next = HiddenField()
+
+
+class ChangePasswordForm(FlaskForm):
+    """R15: current password, new password, new password again."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    new_password_repeat = PasswordField(
+        _l("New password (again)"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class LoginIdForm(FlaskForm):
+    login_id = StringField(
+        _l("New login ID"), validators=[DataRequired(), Length(max=LOGIN_ID_MAX_LENGTH)]
+    )
+
+
+POLICY_LABELS = {
+    PasswordPolicy.NONE: _l("None: no forced change"),
+    PasswordPolicy.WARN: _l("Warn: urge a change at login (may be skipped)"),
+    PasswordPolicy.FORCE: _l("Force: the portal cannot be used until the password is changed"),
+}
+
+
+class PasswordPolicyForm(FlaskForm):
+    """R17."""
+
+    policy = RadioField(
+        _l("Forced password change"),
+        choices=[(p.value, label) for p, label in POLICY_LABELS.items()],
+        validators=[DataRequired()],
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with nothing but its CSRF token (logout, 'later')."""

@@ -1,0 +1,89 @@
+"""Translated labels and display filters for the tenant templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from tenants.models import AccountOptionKind, Carrier, PasswordPolicy, TerminalType, UniqueKind
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+KIND_LABELS = {
+    UniqueKind.PHONE: _l("Phone"),
+    UniqueKind.CONFERENCE_ROOM: _l("Conference room"),
+    UniqueKind.IVR: _l("IVR"),
+    UniqueKind.OUTBOUND_SELECTOR: _l("Outbound number selector"),
+}
+TERMINAL_LABELS = {
+    TerminalType.SIP_PHONE: _l("SIP phone"),
+    TerminalType.SOFTPHONE: _l("Softphone"),
+    TerminalType.MOBILE: _l("Mobile"),
+    TerminalType.PHS: _l("PHS"),
+}
+CARRIER_LABELS = {
+    Carrier.DOCOMO: "docomo",
+    Carrier.AU: "au",
+    Carrier.SOFTBANK: "SoftBank",
+    Carrier.OTHER: _l("other carrier"),
+}
+ACCOUNT_OPTION_LABELS = {
+    AccountOptionKind.OEM_SERVER: _l("OEM server"),
+    AccountOptionKind.INVOICE_MAILING: _l("Invoice mailing"),
+}
+POLICY_LABELS = {
+    PasswordPolicy.NONE: _l("None"),
+    PasswordPolicy.WARN: _l("Warn"),
+    PasswordPolicy.FORCE: _l("Force"),
+}
+
+
+def terminal_label(unique: Any) -> str:
+    if unique.terminal_type is None:
+        return "—"
+    label = str(TERMINAL_LABELS[unique.terminal_type])
+    if unique.carrier is not None:
+        label += f" ({CARRIER_LABELS[unique.carrier]})"
+    return label
+
+
+def national(e164: str) -> str:
+    """E.164 → the national format with hyphens (03-5555-0001)."""
+    try:
+        number = phonenumbers.parse(e164, "JP")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def jdate(value: date | None) -> str:
+    if value is None:
+        return ""
+    if str(get_locale()) == "ja":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return value.isoformat()
+
+
+def jdatetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(TOKYO)
+    if str(get_locale()) == "ja":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local:%Y-%m-%d %H:%M} JST"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(national)
+    app.add_template_filter(jdate)
+    app.add_template_filter(jdatetime)
+    app.add_template_global(terminal_label)
+    app.add_template_global(lambda kind: str(KIND_LABELS[kind]), "kind_label")
+    app.add_template_global(lambda kind: str(ACCOUNT_OPTION_LABELS[kind]), "account_option_label")
+    app.add_template_global(lambda policy: str(POLICY_LABELS[policy]), "policy_label")

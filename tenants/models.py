@@ -1,0 +1,338 @@
+"""The tenant hierarchy: reseller → customer account → circle → unique (SPEC glossary)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pbx_platform.db import (
+    AccountOwned,
+    CircleOwned,
+    ResellerOwned,
+    TenantScoped,
+    Timestamped,
+    db,
+)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Reseller(TenantScoped, Timestamped, db.Model):
+    """An OEM partner (an account with R1's OEM server option), or the platform itself."""
+
+    __tablename__ = "reseller"
+    __tenant_columns__ = {"reseller": "id"}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    is_platform: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Qualified-invoice issuer number: T + 13 digits.
+    registration_number: Mapped[str | None] = mapped_column(String(14))
+    postal_code: Mapped[str] = mapped_column(String(8), default="")
+    prefecture: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    address_line1: Mapped[str] = mapped_column(String(120), default="")
+    address_line2: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    default_locale: Mapped[str] = mapped_column(String(5), default="ja")
+
+    hosts: Mapped[list[ResellerHost]] = relationship(
+        back_populates="reseller", cascade="all, delete-orphan", order_by="ResellerHost.host"
+    )
+
+
+class ResellerHost(db.Model):
+    """A host name that serves a reseller's portal.
+
+    Deliberately not tenant-scoped: it is the public map from the request's host
+    to its tenant, read before any scope exists (like DNS).
+    """
+
+    __tablename__ = "reseller_host"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(
+        ForeignKey("reseller.id", ondelete="CASCADE"), index=True
+    )
+    host: Mapped[str] = mapped_column(String(253), unique=True)
+    # portal: the reseller's branded portal; console: the platform operator's console
+    # (only for the platform reseller); custom marks a reseller's own domain.
+    kind: Mapped[str] = mapped_column(String(10), default="portal")
+    is_custom: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    reseller: Mapped[Reseller] = relationship(back_populates="hosts")
+
+
+class Account(ResellerOwned, Timestamped, db.Model):
+    """A customer account: the contracting party, with the postal address invoices go to."""
+
+    __tablename__ = "account"
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "id"}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(120))
+    postal_code: Mapped[str] = mapped_column(String(8), default="")
+    prefecture: Mapped[str] = mapped_column(String(10), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    address_line1: Mapped[str] = mapped_column(String(120), default="")
+    address_line2: Mapped[str] = mapped_column(String(120), default="")
+    billing_contact_name: Mapped[str] = mapped_column(String(80), default="")
+    billing_contact_email: Mapped[str] = mapped_column(String(254), default="")
+    billing_contact_phone: Mapped[str] = mapped_column(String(20), default="")
+
+    circles: Mapped[list[Circle]] = relationship(back_populates="account", order_by="Circle.id")
+    options: Mapped[list[AccountOption]] = relationship(
+        back_populates="account", order_by="AccountOption.id"
+    )
+
+
+class AccountOptionKind(enum.StrEnum):
+    OEM_SERVER = "oem_server"  # R1
+    INVOICE_MAILING = "invoice_mailing"  # R2
+
+
+class AccountOption(AccountOwned, Timestamped, db.Model):
+    """An account option (R1, R2) held from ``starts_on`` to ``ends_on`` (inclusive)."""
+
+    __tablename__ = "account_option"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AccountOptionKind] = mapped_column(_enum(AccountOptionKind, "account_option_kind"))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+
+    account: Mapped[Account] = relationship(back_populates="options")
+
+    def active_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+class PasswordPolicy(enum.StrEnum):
+    """R17: what happens at a circle's next login."""
+
+    NONE = "none"
+    WARN = "warn"
+    FORCE = "force"
+
+
+class Circle(UserMixin, AccountOwned, Timestamped, db.Model):
+    """One PBX tenant, and the login of the circle portal (R14, R15, R17)."""
+
+    __tablename__ = "circle"
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id", "circle": "id"}
+    principal_kind = "circle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    login_id: Mapped[str] = mapped_column(String(64))
+    # R14 login IDs are unique platform-wide, compared case-insensitively.
+    login_id_key: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    password_changed_at: Mapped[datetime | None]
+    password_policy: Mapped[PasswordPolicy] = mapped_column(
+        _enum(PasswordPolicy, "password_policy"), default=PasswordPolicy.NONE
+    )
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    extension_length: Mapped[int] = mapped_column(Integer, default=3)
+    locale: Mapped[str | None] = mapped_column(String(5))
+
+    account: Mapped[Account] = relationship(back_populates="circles")
+
+    def get_id(self) -> str:
+        return f"circle:{self.id}:{self.session_version}"
+
+    phone_numbers: Mapped[list[CirclePhoneNumber]] = relationship(
+        back_populates="circle", order_by="CirclePhoneNumber.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("extension_length BETWEEN 2 AND 5", name="extension_length_range"),
+    )
+
+
+class CirclePhoneNumber(CircleOwned, db.Model):
+    """One of the circle's outside numbers, stored in E.164."""
+
+    __tablename__ = "circle_phone_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(40), default="")
+
+    circle: Mapped[Circle] = relationship(back_populates="phone_numbers")
+
+    __table_args__ = (UniqueConstraint("circle_id", "e164"),)
+
+
+class PickupGroup(CircleOwned, db.Model):
+    """R16: uniques that may answer each other's ringing calls."""
+
+    __tablename__ = "pickup_group"
+    DEFAULT_NAME = "Default"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("circle_id", "name"),)
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == self.DEFAULT_NAME
+
+
+class UniqueKind(enum.StrEnum):
+    PHONE = "phone"
+    CONFERENCE_ROOM = "conference_room"
+    IVR = "ivr"
+    OUTBOUND_SELECTOR = "outbound_selector"
+
+
+class TerminalType(enum.StrEnum):
+    SIP_PHONE = "sip_phone"
+    SOFTPHONE = "softphone"
+    MOBILE = "mobile"
+    PHS = "phs"
+
+
+class Carrier(enum.StrEnum):
+    DOCOMO = "docomo"
+    AU = "au"
+    SOFTBANK = "softbank"
+    OTHER = "other"
+
+
+class Unique(CircleOwned, Timestamped, db.Model):
+    """A member of a circle: a terminal, or a virtual entry (conference room, IVR, selector)."""
+
+    __tablename__ = "unique_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None once R13 invalidated it, until the circle renumbers.
+    extension: Mapped[str | None] = mapped_column(String(5))
+    display_name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[UniqueKind] = mapped_column(_enum(UniqueKind, "unique_kind"))
+    terminal_type: Mapped[TerminalType | None] = mapped_column(_enum(TerminalType, "terminal_type"))
+    carrier: Mapped[Carrier | None] = mapped_column(_enum(Carrier, "carrier"))
+    pickup_group_id: Mapped[int] = mapped_column(ForeignKey("pickup_group.id"), index=True)
+
+    pickup_group: Mapped[PickupGroup] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("circle_id", "extension"),
+        Index("ix_unique_entry_circle_extension", "circle_id", "extension"),
+        CheckConstraint(
+            "(kind = 'phone') = (terminal_type IS NOT NULL)", name="terminal_type_for_phones"
+        ),
+        CheckConstraint(
+            "(terminal_type = 'mobile') = (carrier IS NOT NULL)", name="carrier_for_mobiles"
+        ),
+    )
+
+
+class RingGroup(CircleOwned, Timestamped, db.Model):
+    """同時呼出: several uniques rung at once; cleared by an R13 length change."""
+
+    __tablename__ = "ring_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    extension: Mapped[str | None] = mapped_column(String(5))
+
+    members: Mapped[list[RingGroupMember]] = relationship(
+        back_populates="ring_group",
+        cascade="all, delete-orphan",
+        order_by="RingGroupMember.position",
+    )
+
+
+class RingGroupMember(CircleOwned, db.Model):
+    __tablename__ = "ring_group_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ring_group_id: Mapped[int] = mapped_column(
+        ForeignKey("ring_group.id", ondelete="CASCADE"), index=True
+    )
+    unique_id: Mapped[int] = mapped_column(
+        ForeignKey("unique_entry.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    ring_group: Mapped[RingGroup] = relationship(back_populates="members")
+    unique: Mapped[Unique] = relationship()
+
+    __table_args__ = (UniqueConstraint("ring_group_id", "unique_id"),)
+
+
+class StaffKind(enum.StrEnum):
+    PLATFORM = "platform"
+    RESELLER = "reseller"
+    ACCOUNT_MANAGER = "account_manager"
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    BILLING = "billing"
+    SUPPORT = "support"  # read-only
+
+
+class Staff(UserMixin, ResellerOwned, Timestamped, db.Model):
+    """A person who logs in with e-mail and password: platform staff (under the
+    platform reseller), reseller staff, or an account's manager."""
+
+    __tablename__ = "staff"
+    principal_kind = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[StaffKind] = mapped_column(_enum(StaffKind, "staff_kind"))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"), default=StaffRole.ADMIN)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(80))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    password_changed_at: Mapped[datetime | None]
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    account: Mapped[Account | None] = relationship()
+
+    def get_id(self) -> str:
+        return f"staff:{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    __table_args__ = (
+        UniqueConstraint("reseller_id", "email_key"),
+        CheckConstraint(
+            "(kind = 'account_manager') = (account_id IS NOT NULL)", name="manager_has_account"
+        ),
+    )

@@ -1,0 +1,132 @@
+"""Logins and passwords of circles and staff (R14, R15, R17)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from pbx_platform.audit import audit_action
+from pbx_platform.db import db, utcnow
+from pbx_platform.passwords import (
+    hash_password,
+    login_id_problems,
+    needs_rehash,
+    normalize_login_id,
+    password_problems,
+    verify_password,
+)
+from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
+
+
+@dataclass
+class Outcome:
+    """Field name → messages; empty when the change was made."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def authenticate_circle(login_id: str, password: str) -> Circle | None:
+    """A circle of the current portal's reseller whose password matches.
+
+    The query runs in the host's tenant scope: a login ID of another reseller's
+    circle is unknown here (R20). Unknown IDs still cost one hash verification.
+    """
+    key = normalize_login_id(login_id).lower()
+    circle = db.session.scalars(select(Circle).where(Circle.login_id_key == key)).first()
+    if not verify_password(circle.password_hash if circle else None, password) or circle is None:
+        return None
+    if needs_rehash(circle.password_hash):
+        with audit_action("circle.password_rehash"):
+            circle.password_hash = hash_password(password)
+            db.session.flush()
+    return circle
+
+
+def authenticate_staff(email: str, password: str, *, console: bool) -> Staff | None:
+    key = (email or "").strip().lower()
+    query = select(Staff).where(Staff.email_key == key, Staff.active.is_(True))
+    if console:
+        query = query.where(Staff.kind == StaffKind.PLATFORM)
+    else:
+        query = query.where(Staff.kind != StaffKind.PLATFORM)
+    staff = db.session.scalars(query).first()
+    if not verify_password(staff.password_hash if staff else None, password) or staff is None:
+        return None
+    if needs_rehash(staff.password_hash):
+        with audit_action("staff.password_rehash"):
+            staff.password_hash = hash_password(password)
+            db.session.flush()
+    return staff
+
+
+def end_sessions(principal: Circle | Staff) -> None:
+    """Every session of this login made so far stops working (the id carries the version)."""
+    principal.session_version = (principal.session_version or 1) + 1
+    db.session.flush()
+
+
+def change_password(principal: Circle | Staff, *, current: str, new: str, repeat: str) -> Outcome:
+    """R15: current password, new password twice; the policy with a message per broken rule.
+
+    On success the R17 policy of a circle is satisfied (reset to *none*) and every
+    other session of the login ends.
+    """
+    outcome = Outcome()
+    if not verify_password(principal.password_hash, current):
+        outcome.add("current_password", str(_l("The current password is not correct.")))
+    for problem in password_problems(new, current=current if outcome.ok else None):
+        outcome.add("new_password", problem)
+    if new != repeat:
+        outcome.add("new_password_repeat", str(_l("The two new passwords do not match.")))
+    if not outcome.ok:
+        return outcome
+    kind = "circle" if isinstance(principal, Circle) else "staff"
+    with audit_action(f"{kind}.password_change"):
+        principal.password_hash = hash_password(new)
+        principal.password_changed_at = utcnow()
+        if isinstance(principal, Circle):
+            principal.password_policy = PasswordPolicy.NONE
+        end_sessions(principal)
+    return outcome
+
+
+def set_password_policy(circle: Circle, policy: PasswordPolicy) -> None:
+    """R17, set by the account's manager or the reseller's staff.
+
+    A change ends the circle's open sessions, so the new policy applies at once.
+    """
+    if circle.password_policy == policy:
+        return
+    with audit_action("circle.password_policy"):
+        circle.password_policy = policy
+        end_sessions(circle)
+
+
+def change_login_id(circle: Circle, raw: str) -> Outcome:
+    """R14: allowed characters only; unique platform-wide, case-insensitively."""
+    outcome = Outcome()
+    login_id = normalize_login_id(raw)
+    for problem in login_id_problems(login_id):
+        outcome.add("login_id", problem)
+    if not outcome.ok or login_id == circle.login_id:
+        return outcome
+    try:
+        with db.session.begin_nested(), audit_action("circle.login_id_change"):
+            circle.login_id = login_id
+            circle.login_id_key = login_id.lower()
+            db.session.flush()
+    except IntegrityError:
+        # The unique index sees every reseller's circles; the scoped ORM cannot.
+        db.session.refresh(circle)
+        outcome.add("login_id", str(_l("This login ID is already in use. Choose another.")))
+    return outcome

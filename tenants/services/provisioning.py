@@ -1,0 +1,201 @@
+"""Creating resellers, accounts, circles and uniques with their invariants.
+
+Used by the demo loader, the console and the tests' factories. Runs in the
+caller's scope: create a reseller's rows inside that reseller's scope.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import phonenumbers
+from sqlalchemy import select
+
+from pbx_platform.db import db
+from pbx_platform.passwords import hash_password, normalize_login_id
+from tenants.models import (
+    Account,
+    AccountOption,
+    AccountOptionKind,
+    Carrier,
+    Circle,
+    CirclePhoneNumber,
+    PasswordPolicy,
+    PickupGroup,
+    Reseller,
+    ResellerHost,
+    Staff,
+    StaffKind,
+    StaffRole,
+    TerminalType,
+    Unique,
+    UniqueKind,
+)
+from themes.models import Theme
+
+# R13: the extension range for each length.
+EXTENSION_RANGES = {2: (20, 89), 3: (200, 899), 4: (2000, 8999), 5: (20000, 89999)}
+
+
+def create_reseller(
+    *,
+    slug: str,
+    name: str,
+    base_domain: str,
+    is_platform: bool = False,
+    console_host: str | None = None,
+    custom_hosts: tuple[str, ...] = (),
+    **details: str,
+) -> Reseller:
+    reseller = Reseller(slug=slug, name=name, is_platform=is_platform, **details)
+    reseller.hosts.append(ResellerHost(host=f"{slug}.{base_domain}", kind="portal"))
+    for host in custom_hosts:
+        reseller.hosts.append(ResellerHost(host=host.lower(), kind="portal", is_custom=True))
+    if console_host:
+        reseller.hosts.append(ResellerHost(host=console_host, kind="console"))
+    db.session.add(reseller)
+    db.session.flush()
+    return reseller
+
+
+def create_theme(reseller: Reseller, **values: object) -> Theme:
+    theme = Theme(reseller_id=reseller.id, **values)
+    db.session.add(theme)
+    db.session.flush()
+    return theme
+
+
+def create_staff(
+    reseller: Reseller,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    kind: StaffKind,
+    role: StaffRole = StaffRole.ADMIN,
+    account: Account | None = None,
+    locale: str | None = None,
+) -> Staff:
+    staff = Staff(
+        reseller_id=reseller.id,
+        email=email,
+        email_key=email.strip().lower(),
+        name=name,
+        password_hash=hash_password(password),
+        kind=kind,
+        role=role,
+        account_id=account.id if account else None,
+        locale=locale,
+    )
+    db.session.add(staff)
+    db.session.flush()
+    return staff
+
+
+def create_account(reseller: Reseller, *, company_name: str, **details: str) -> Account:
+    account = Account(reseller_id=reseller.id, company_name=company_name, **details)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
+def add_account_option(
+    account: Account, kind: AccountOptionKind, starts_on: date, ends_on: date | None = None
+) -> AccountOption:
+    option = AccountOption(
+        reseller_id=account.reseller_id,
+        account_id=account.id,
+        kind=kind,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    db.session.add(option)
+    db.session.flush()
+    return option
+
+
+def create_circle(
+    account: Account,
+    *,
+    name: str,
+    login_id: str,
+    password: str,
+    extension_length: int = 3,
+    policy: PasswordPolicy = PasswordPolicy.NONE,
+    phone_numbers: tuple[str, ...] = (),
+) -> Circle:
+    """A circle with its ``Default`` pickup group (R16) and its outside numbers (E.164)."""
+    login_id = normalize_login_id(login_id)
+    circle = Circle(
+        reseller_id=account.reseller_id,
+        account_id=account.id,
+        name=name,
+        login_id=login_id,
+        login_id_key=login_id.lower(),
+        password_hash=hash_password(password),
+        extension_length=extension_length,
+        password_policy=policy,
+    )
+    db.session.add(circle)
+    db.session.flush()
+    db.session.add(
+        PickupGroup(
+            reseller_id=circle.reseller_id,
+            account_id=circle.account_id,
+            circle_id=circle.id,
+            name=PickupGroup.DEFAULT_NAME,
+        )
+    )
+    for number in phone_numbers:
+        parsed = phonenumbers.parse(number, "JP")
+        circle.phone_numbers.append(
+            CirclePhoneNumber(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+            )
+        )
+    db.session.flush()
+    return circle
+
+
+def default_pickup_group(circle: Circle) -> PickupGroup:
+    group = db.session.scalars(
+        select(PickupGroup).where(
+            PickupGroup.circle_id == circle.id, PickupGroup.name == PickupGroup.DEFAULT_NAME
+        )
+    ).one()
+    return group
+
+
+def create_unique(
+    circle: Circle,
+    *,
+    extension: str | None,
+    display_name: str,
+    kind: UniqueKind = UniqueKind.PHONE,
+    terminal_type: TerminalType | None = None,
+    carrier: Carrier | None = None,
+) -> Unique:
+    """A new unique starts in the ``Default`` pickup group (R16)."""
+    if kind == UniqueKind.PHONE and terminal_type is None:
+        terminal_type = TerminalType.SIP_PHONE
+    unique = Unique(
+        reseller_id=circle.reseller_id,
+        account_id=circle.account_id,
+        circle_id=circle.id,
+        extension=extension,
+        display_name=display_name,
+        kind=kind,
+        terminal_type=terminal_type,
+        carrier=carrier,
+        pickup_group_id=default_pickup_group(circle).id,
+    )
+    db.session.add(unique)
+    db.session.flush()
+    return unique
+
+
+def extension_in_range(extension: str, length: int) -> bool:
+    low, high = EXTENSION_RANGES[length]
+    return extension.isdigit() and len(extension) == length and low <= int(extension) <= high

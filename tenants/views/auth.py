@@ -1,0 +1,136 @@
+"""Login and logout pages: circles and staff on the reseller's host, platform staff on
+the console. Failed attempts are rate-limited per login ID, all attempts per IP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from pbx_platform.auth import end_session, start_session
+from pbx_platform.extensions import limiter
+from pbx_platform.passwords import normalize_login_id
+from tenants.forms import CircleLoginForm, EmptyForm, StaffLoginForm
+from tenants.models import PasswordPolicy
+from tenants.services import logins
+from tenants.views.common import portal_only, safe_next
+
+bp = Blueprint("auth", __name__, template_folder="../templates")
+
+INVALID = _l("The login ID or password is not correct.")
+
+
+def _per_ip() -> str:
+    return str(current_app.config["LOGIN_ATTEMPTS_PER_IP"])
+
+
+def _failures_per_id() -> str:
+    return str(current_app.config["LOGIN_FAILURES_PER_ID"])
+
+
+def _login_key() -> str:
+    raw = request.form.get("login_id") or request.form.get("email") or ""
+    portal = g.get("portal")
+    return f"login:{portal.reseller_id if portal else '-'}:{normalize_login_id(raw).lower()[:254]}"
+
+
+def _failed(response: Any) -> bool:
+    # A successful login redirects; everything else counts against the login ID.
+    return response.status_code != 302
+
+
+login_limits = [
+    limiter.limit(_per_ip, methods=["POST"], scope="login-ip"),
+    limiter.limit(
+        _failures_per_id,
+        key_func=_login_key,
+        methods=["POST"],
+        deduct_when=_failed,
+        scope="login-id",
+    ),
+]
+
+
+def _limited(view: Any) -> Any:
+    for decorate in login_limits:
+        view = decorate(view)
+    return view
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limited
+def circle_login() -> Any:
+    portal_only(is_console=False)
+    form = CircleLoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        circle = logins.authenticate_circle(form.login_id.data or "", form.password.data or "")
+        if circle is not None:
+            start_session(circle)
+            if circle.password_policy in (PasswordPolicy.WARN, PasswordPolicy.FORCE):
+                return redirect(url_for("circle_portal.change_password"))
+            return redirect(safe_next(form.next.data, url_for("circle_portal.home")))
+        form.password.errors = [*form.password.errors, str(INVALID)]
+    return render_template("tenants/login_circle.html", form=form)
+
+
+@bp.route("/staff/login", methods=["GET", "POST"])
+@_limited
+def staff_login() -> Any:
+    portal_only(is_console=False)
+    return _staff_login(
+        console=False, template="tenants/login_staff.html", home="staff_portal.dashboard"
+    )
+
+
+@bp.route("/console/login", methods=["GET", "POST"])
+@_limited
+def console_login() -> Any:
+    portal_only(is_console=True)
+    return _staff_login(
+        console=True, template="tenants/login_console.html", home="console.resellers"
+    )
+
+
+def _staff_login(*, console: bool, template: str, home: str) -> Any:
+    form = StaffLoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        staff = logins.authenticate_staff(
+            form.email.data or "", form.password.data or "", console=console
+        )
+        if staff is not None:
+            start_session(staff)
+            return redirect(safe_next(form.next.data, url_for(home)))
+        form.password.errors = [*form.password.errors, str(INVALID)]
+    return render_template(template, form=form)
+
+
+@bp.post("/logout")
+def circle_logout() -> Any:
+    return _logout("auth.circle_login")
+
+
+@bp.post("/staff/logout")
+def staff_logout() -> Any:
+    return _logout("auth.staff_login")
+
+
+@bp.post("/console/logout")
+def console_logout() -> Any:
+    return _logout("auth.console_login")
+
+
+def _logout(login_endpoint: str) -> Any:
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect("/")
+    if current_user.is_authenticated:
+        logins.end_sessions(current_user._get_current_object())
+        end_session()
+        flash(_l("You have logged out."), "info")
+    return redirect(url_for(login_endpoint))

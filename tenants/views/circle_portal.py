@@ -1,0 +1,98 @@
+"""The circle portal: what a customer's circle login sees (and reseller staff, later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from pbx_platform.auth import start_session
+from pbx_platform.db import db
+from tenants.forms import ChangePasswordForm, EmptyForm, LoginIdForm
+from tenants.models import PasswordPolicy, Unique
+from tenants.services import logins
+from tenants.views.common import circle_required, get_or_404, portal_only
+
+bp = Blueprint("circle_portal", __name__, url_prefix="/portal")
+
+
+@bp.before_request
+def _portal_host_only() -> None:
+    portal_only(is_console=False)
+
+
+@bp.get("/")
+@circle_required
+def home() -> Any:
+    uniques = db.session.scalars(select(Unique).order_by(Unique.extension).limit(20)).all()
+    return render_template("tenants/circle_home.html", circle=current_user, uniques=uniques)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@circle_required
+def change_password() -> Any:
+    """R15 change; R17 lands here at login (warn: with a 'later' link; force: no way out)."""
+    circle = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        outcome = logins.change_password(
+            circle,
+            current=form.current_password.data or "",
+            new=form.new_password.data or "",
+            repeat=form.new_password_repeat.data or "",
+        )
+        if outcome.ok:
+            # The change ended every session of this login, this one included: start anew.
+            start_session(circle)
+            flash(_l("Your password has been changed."), "success")
+            return redirect(url_for("circle_portal.home"))
+        for name, messages in outcome.errors.items():
+            getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+    return render_template(
+        "tenants/change_password.html",
+        form=form,
+        later_form=EmptyForm(),
+        policy=circle.password_policy,
+        PasswordPolicy=PasswordPolicy,
+        later_url=url_for("circle_portal.skip_password_change")
+        if circle.password_policy == PasswordPolicy.WARN
+        else None,
+    )
+
+
+@bp.post("/password/later")
+@circle_required
+def skip_password_change() -> Any:
+    """R17 warn: the user may skip the change for now."""
+    form = EmptyForm()
+    if form.validate_on_submit() and current_user.password_policy == PasswordPolicy.WARN:
+        flash(_l("Please change your password soon."), "warning")
+    return redirect(url_for("circle_portal.home"))
+
+
+@bp.route("/login-id", methods=["GET", "POST"])
+@circle_required
+def change_login_id() -> Any:
+    """R14."""
+    form = LoginIdForm()
+    if request.method == "GET":
+        form.login_id.data = current_user.login_id
+    if form.validate_on_submit():
+        outcome = logins.change_login_id(
+            current_user._get_current_object(), form.login_id.data or ""
+        )
+        if outcome.ok:
+            flash(_l("Your login ID has been changed."), "success")
+            return redirect(url_for("circle_portal.home"))
+        form.login_id.errors = [*form.login_id.errors, *outcome.errors["login_id"]]
+    return render_template("tenants/change_login_id.html", form=form)
+
+
+@bp.get("/uniques/<int:unique_id>")
+@circle_required
+def unique_detail(unique_id: int) -> Any:
+    unique = get_or_404(Unique, unique_id)
+    return render_template("tenants/unique_detail.html", unique=unique)

@@ -1,0 +1,3 @@
+from pbx_platform import create_app
+
+app = create_app()
