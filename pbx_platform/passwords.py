@@ -24,10 +24,19 @@ LOGIN_ID_PATTERN = re.compile(r"^[A-Za-z0-9@\-_.]+$")  # R14
 LOGIN_ID_MAX_LENGTH = 64
 LOGIN_ID_MIN_LENGTH = 4
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
-# A hash of a random password, verified against when the login is unknown, so that
-# a miss costs the same time as a hit and does not reveal which IDs exist.
+# OWASP's argon2id minimum: m=19456 KiB, t=2, p=1.
+HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+_hasher = PasswordHasher(**HASH_PARAMETERS)
+# A hash verified against when the login is unknown, so that a miss costs the
+# same time as a hit and does not reveal which IDs exist.
 _DUMMY_HASH = _hasher.hash("dummy-password-for-timing-Aa1!")
+
+
+def configure_hasher(**parameters: int) -> None:
+    """Change the hashing parameters (hashes made earlier are re-hashed at login)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(**{**HASH_PARAMETERS, **parameters})
+    _DUMMY_HASH = _hasher.hash("dummy-password-for-timing-Aa1!")
 
 
 class PasswordTooLong(ValueError):

@@ -66,11 +66,14 @@ def bypass_reason() -> str | None:
 
 
 def set_scope(scope: Scope | None) -> contextvars.Token[Scope | None]:
-    return _scope.set(scope)
+    token = _scope.set(scope)
+    _sync_database_setting(None)
+    return token
 
 
 def reset_scope(token: contextvars.Token[Scope | None]) -> None:
     _scope.reset(token)
+    _sync_database_setting(None)
 
 
 @contextmanager

@@ -1,0 +1,169 @@
+"""Test harness: one migrated database per run, one rolled-back transaction per test.
+
+SQLite by default; with TEST_DATABASE_URL=postgresql://owner@host/any the run makes a
+fresh database on that server, migrates it as the owner, and the app connects as
+the unprivileged application role, so row-level security is live in every test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from pbx_platform import create_app, passwords
+from pbx_platform.db import db
+from pbx_platform.extensions import limiter
+from tests.factories import World, build_world
+
+# Hashing at OWASP's cost makes each factory login ~50 ms; the suite hashes with a
+# cheap argon2id instead (test_passwords checks the production parameters).
+passwords.configure_hasher(time_cost=1, memory_cost=1024)
+
+CSRF_TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+APP_ROLE = "pbx_app"
+
+
+def _postgres_urls(owner_url: str) -> tuple[str, str, str]:
+    """Create a fresh database; return (owner url, app url, name)."""
+    url = make_url(owner_url)
+    name = f"pbx_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    owner = url.set(database=name)
+    app = owner.set(username=APP_ROLE, password=None)
+    return (
+        owner.render_as_string(hide_password=False),
+        app.render_as_string(hide_password=False),
+        name,
+    )
+
+
+def _drop_postgres(owner_url: str, name: str) -> None:
+    admin = create_engine(make_url(owner_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_urls() -> Iterator[tuple[str, str]]:
+    owner_url = os.environ.get("TEST_DATABASE_URL", "")
+    if owner_url.startswith("postgresql"):
+        owner, app_url, name = _postgres_urls(owner_url)
+        yield owner, app_url
+        _drop_postgres(owner_url, name)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'test.sqlite3'}"
+            yield url, url
+
+
+@pytest.fixture(scope="session")
+def app(database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    owner_url, app_url = database_urls
+    os.environ["MIGRATE_DATABASE_URL"] = owner_url
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "testing",
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": app_url,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    os.environ.pop("MIGRATE_DATABASE_URL", None)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _transaction(app: Flask) -> Iterator[None]:
+    """Each test runs inside one transaction that is rolled back at its end; the
+    app's commits become savepoint releases."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=original.registry.scopefunc,
+        )
+        limiter.reset()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            outer.rollback()
+            connection.close()
+            db.session = original
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    """Two resellers (A and B) with accounts, circles, uniques and staff of every role."""
+    with app.app_context():
+        return build_world()
+
+
+class PortalClient:
+    """A browser on one host: keeps cookies, fetches CSRF tokens like a user's form would."""
+
+    def __init__(self, client: FlaskClient, host: str) -> None:
+        self.client = client
+        self.base_url = f"http://{host}"
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, base_url=self.base_url, **kwargs)
+
+    def token(self, path: str = "/healthz") -> str:
+        """A CSRF token as a form on one of the host's pages carries it."""
+        for page in (path, "/login", "/staff/login", "/console/login"):
+            response = self.get(page)
+            found = CSRF_TOKEN.search(response.get_data(as_text=True))
+            if found:
+                return found.group(1)
+        raise AssertionError("no page offered a CSRF token")
+
+    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
+             token_from: str | None = None, **kwargs: Any) -> Any:
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            data["csrf_token"] = self.token(token_from or path)
+        return self.client.post(path, base_url=self.base_url, data=data, **kwargs)
+
+    def login_circle(self, login_id: str, password: str) -> Any:
+        return self.post("/login", {"login_id": login_id, "password": password})
+
+    def login_staff(self, email: str, password: str) -> Any:
+        return self.post("/staff/login", {"email": email, "password": password})
+
+    def login_console(self, email: str, password: str) -> Any:
+        return self.post("/console/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def browser(app: Flask) -> Any:
+    """``browser("a.localhost")`` → a PortalClient with its own cookie jar."""
+
+    def make(host: str) -> PortalClient:
+        return PortalClient(app.test_client(), host)
+
+    return make
