@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import invoices
 import tenants
 import themes
 from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
@@ -34,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     themes.init_app(app)
     auth.init_app(app)
     tenants.init_app(app)
+    invoices.init_app(app)
     web.init_app(app)
     app.register_blueprint(health.bp)
     cli.init_app(app)

@@ -6,6 +6,7 @@ from flask import Flask
 
 from pbx_platform.auth import register_principal, set_login_view
 from tenants import labels, principals
+from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
 from tenants.views import auth, circle_portal, console, staff_portal
 
 

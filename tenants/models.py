@@ -59,6 +59,10 @@ class Reseller(TenantScoped, Timestamped, db.Model):
     address_line2: Mapped[str] = mapped_column(String(120), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
     default_locale: Mapped[str] = mapped_column(String(5), default="ja")
+    # R1: the customer account (of the selling reseller) whose OEM server option this is.
+    oem_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL", use_alter=True)
+    )
 
     hosts: Mapped[list[ResellerHost]] = relationship(
         back_populates="reseller", cascade="all, delete-orphan", order_by="ResellerHost.host"
@@ -103,6 +107,7 @@ class Account(ResellerOwned, Timestamped, db.Model):
     billing_contact_name: Mapped[str] = mapped_column(String(80), default="")
     billing_contact_email: Mapped[str] = mapped_column(String(254), default="")
     billing_contact_phone: Mapped[str] = mapped_column(String(20), default="")
+    options_version: Mapped[int] = mapped_column(Integer, default=0)
 
     circles: Mapped[list[Circle]] = relationship(back_populates="account", order_by="Circle.id")
     options: Mapped[list[AccountOption]] = relationship(
@@ -124,6 +129,7 @@ class AccountOption(AccountOwned, Timestamped, db.Model):
     kind: Mapped[AccountOptionKind] = mapped_column(_enum(AccountOptionKind, "account_option_kind"))
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
+    cancel_requested_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship(back_populates="options")
 
@@ -159,6 +165,8 @@ class Circle(UserMixin, AccountOwned, Timestamped, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     extension_length: Mapped[int] = mapped_column(Integer, default=3)
     locale: Mapped[str | None] = mapped_column(String(5))
+    # Bumped by every confirmed cart: a cart opened at another version is stale (R11).
+    options_version: Mapped[int] = mapped_column(Integer, default=0)
 
     account: Mapped[Account] = relationship(back_populates="circles")
 
@@ -238,6 +246,9 @@ class Unique(CircleOwned, Timestamped, db.Model):
     terminal_type: Mapped[TerminalType | None] = mapped_column(_enum(TerminalType, "terminal_type"))
     carrier: Mapped[Carrier | None] = mapped_column(_enum(Carrier, "carrier"))
     pickup_group_id: Mapped[int] = mapped_column(ForeignKey("pickup_group.id"), index=True)
+    recording_refused: Mapped[bool] = mapped_column(Boolean, default=False)  # R6
+    monitoring: Mapped[bool] = mapped_column(Boolean, default=False)  # R7
+    whispering: Mapped[bool] = mapped_column(Boolean, default=False)  # R8
 
     pickup_group: Mapped[PickupGroup] = relationship()
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 15:42:48.123880
+Create Date: 2026-11-27 15:48:21.207286
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('address_line2', sa.String(length=120), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=False),
     sa.Column('default_locale', sa.String(length=5), nullable=False),
+    sa.Column('oem_account_id', sa.Integer(), nullable=True),
     sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reseller')),
@@ -46,6 +47,7 @@ def upgrade():
     sa.Column('billing_contact_name', sa.String(length=80), nullable=False),
     sa.Column('billing_contact_email', sa.String(length=254), nullable=False),
     sa.Column('billing_contact_phone', sa.String(length=20), nullable=False),
+    sa.Column('options_version', sa.Integer(), nullable=False),
     sa.Column('reseller_id', sa.Integer(), nullable=False),
     sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
@@ -78,6 +80,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
         batch_op.create_index('ix_audit_log_reseller_created', ['reseller_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_reseller_id'), ['reseller_id'], unique=False)
+
+    op.create_table('price_book_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('option_kind', sa.String(length=30), nullable=False),
+    sa.Column('monthly_price_yen', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('monthly_price_yen >= 0', name=op.f('ck_price_book_entry_price_not_negative')),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_price_book_entry_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_price_book_entry')),
+    sa.UniqueConstraint('reseller_id', 'option_kind', name=op.f('uq_price_book_entry_reseller_id_option_kind'))
+    )
+    with op.batch_alter_table('price_book_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_price_book_entry_reseller_id'), ['reseller_id'], unique=False)
 
     op.create_table('reseller_host',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -116,6 +133,7 @@ def upgrade():
     sa.Column('kind', sa.Enum('oem_server', 'invoice_mailing', name='account_option_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('cancel_requested_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('reseller_id', sa.Integer(), nullable=False),
     sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
@@ -139,6 +157,7 @@ def upgrade():
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('extension_length', sa.Integer(), nullable=False),
     sa.Column('locale', sa.String(length=5), nullable=True),
+    sa.Column('options_version', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('reseller_id', sa.Integer(), nullable=False),
     sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
@@ -179,6 +198,50 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_staff_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_staff_reseller_id'), ['reseller_id'], unique=False)
 
+    op.create_table('cart',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('circle_id', sa.Integer(), nullable=True),
+    sa.Column('owner', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.Enum('open', 'confirmed', name='cart_status', native_enum=False, create_constraint=True, length=30), nullable=False),
+    sa.Column('base_version', sa.Integer(), nullable=False),
+    sa.Column('confirmed_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_cart_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_cart_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_cart_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cart'))
+    )
+    with op.batch_alter_table('cart', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cart_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cart_circle_id'), ['circle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cart_reseller_id'), ['reseller_id'], unique=False)
+
+    op.create_table('circle_option',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('conference_room', 'outbound_selection', 'ivr', 'call_recording', 'monitoring', 'whispering', 'oem_server', 'invoice_mailing', name='option_kind', native_enum=False, create_constraint=True, length=30), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
+    sa.Column('cancel_requested_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity >= 1', name=op.f('ck_circle_option_quantity_positive')),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_circle_option_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_circle_option_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_circle_option_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_circle_option'))
+    )
+    with op.batch_alter_table('circle_option', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_circle_option_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_circle_option_circle_id'), ['circle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_circle_option_reseller_id'), ['reseller_id'], unique=False)
+
     op.create_table('circle_phone_number',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('e164', sa.String(length=16), nullable=False),
@@ -214,6 +277,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_pickup_group_circle_id'), ['circle_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_pickup_group_reseller_id'), ['reseller_id'], unique=False)
 
+    op.create_table('recording_usage',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('used_mb', sa.Integer(), nullable=False),
+    sa.Column('limit_gb', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_recording_usage_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_recording_usage_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_recording_usage_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recording_usage')),
+    sa.UniqueConstraint('circle_id', name=op.f('uq_recording_usage_circle_id'))
+    )
+    with op.batch_alter_table('recording_usage', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recording_usage_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_recording_usage_reseller_id'), ['reseller_id'], unique=False)
+
     op.create_table('ring_group',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
@@ -233,6 +313,25 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_ring_group_circle_id'), ['circle_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ring_group_reseller_id'), ['reseller_id'], unique=False)
 
+    op.create_table('cart_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cart_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.Enum('buy', 'cancel', name='cart_action', native_enum=False, create_constraint=True, length=30), nullable=False),
+    sa.Column('kind', sa.Enum('conference_room', 'outbound_selection', 'ivr', 'call_recording', 'monitoring', 'whispering', 'oem_server', 'invoice_mailing', name='option_kind', native_enum=False, create_constraint=True, length=30), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity >= 1', name=op.f('ck_cart_line_line_quantity_positive')),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_cart_line_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['cart_id'], ['cart.id'], name=op.f('fk_cart_line_cart_id_cart'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_cart_line_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cart_line'))
+    )
+    with op.batch_alter_table('cart_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cart_line_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cart_line_cart_id'), ['cart_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cart_line_reseller_id'), ['reseller_id'], unique=False)
+
     op.create_table('unique_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('extension', sa.String(length=5), nullable=True),
@@ -241,6 +340,9 @@ def upgrade():
     sa.Column('terminal_type', sa.Enum('sip_phone', 'softphone', 'mobile', 'phs', name='terminal_type', native_enum=False, create_constraint=True, length=20), nullable=True),
     sa.Column('carrier', sa.Enum('docomo', 'au', 'softbank', 'other', name='carrier', native_enum=False, create_constraint=True, length=20), nullable=True),
     sa.Column('pickup_group_id', sa.Integer(), nullable=False),
+    sa.Column('recording_refused', sa.Boolean(), nullable=False),
+    sa.Column('monitoring', sa.Boolean(), nullable=False),
+    sa.Column('whispering', sa.Boolean(), nullable=False),
     sa.Column('circle_id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('reseller_id', sa.Integer(), nullable=False),
@@ -261,6 +363,81 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_unique_entry_circle_id'), ['circle_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_unique_entry_pickup_group_id'), ['pickup_group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_unique_entry_reseller_id'), ['reseller_id'], unique=False)
+
+    op.create_table('conference_room',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unique_id', sa.Integer(), nullable=False),
+    sa.Column('phone_number_id', sa.Integer(), nullable=True),
+    sa.Column('pin', sa.String(length=8), nullable=True),
+    sa.Column('broadcast', sa.Boolean(), nullable=False),
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_conference_room_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_conference_room_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['phone_number_id'], ['circle_phone_number.id'], name=op.f('fk_conference_room_phone_number_id_circle_phone_number'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_conference_room_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unique_id'], ['unique_entry.id'], name=op.f('fk_conference_room_unique_id_unique_entry'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conference_room')),
+    sa.UniqueConstraint('unique_id', name=op.f('uq_conference_room_unique_id'))
+    )
+    with op.batch_alter_table('conference_room', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conference_room_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conference_room_circle_id'), ['circle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conference_room_reseller_id'), ['reseller_id'], unique=False)
+
+    op.create_table('ivr',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unique_id', sa.Integer(), nullable=False),
+    sa.Column('business_hours', sa.JSON(), nullable=False),
+    sa.Column('after_hours', sa.JSON(), nullable=False),
+    sa.Column('answer_after_seconds', sa.Integer(), nullable=False),
+    sa.Column('channels', sa.Integer(), nullable=False),
+    sa.Column('digit_map', sa.JSON(), nullable=False),
+    sa.Column('timeout_destination', sa.JSON(), nullable=False),
+    sa.Column('prompt_wav', sa.LargeBinary(), nullable=True),
+    sa.Column('prompt_source', sa.String(length=20), nullable=True),
+    sa.Column('prompt_text', sa.String(length=500), nullable=True),
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_ivr_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_ivr_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_ivr_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unique_id'], ['unique_entry.id'], name=op.f('fk_ivr_unique_id_unique_entry'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ivr')),
+    sa.UniqueConstraint('unique_id', name=op.f('uq_ivr_unique_id'))
+    )
+    with op.batch_alter_table('ivr', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ivr_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ivr_circle_id'), ['circle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ivr_reseller_id'), ['reseller_id'], unique=False)
+
+    op.create_table('outbound_selector',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unique_id', sa.Integer(), nullable=False),
+    sa.Column('phone_number_id', sa.Integer(), nullable=False),
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', pbx_platform.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_outbound_selector_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_outbound_selector_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['phone_number_id'], ['circle_phone_number.id'], name=op.f('fk_outbound_selector_phone_number_id_circle_phone_number'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_outbound_selector_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['unique_id'], ['unique_entry.id'], name=op.f('fk_outbound_selector_unique_id_unique_entry'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_selector')),
+    sa.UniqueConstraint('unique_id', name=op.f('uq_outbound_selector_unique_id'))
+    )
+    with op.batch_alter_table('outbound_selector', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbound_selector_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_selector_circle_id'), ['circle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_selector_reseller_id'), ['reseller_id'], unique=False)
 
     op.create_table('ring_group_member',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -285,11 +462,43 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_ring_group_member_ring_group_id'), ['ring_group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ring_group_member_unique_id'), ['unique_id'], unique=False)
 
+    op.create_table('conference_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('room_id', sa.Integer(), nullable=False),
+    sa.Column('unique_id', sa.Integer(), nullable=False),
+    sa.Column('circle_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('reseller_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_conference_member_account_id_account'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['circle_id'], ['circle.id'], name=op.f('fk_conference_member_circle_id_circle'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reseller_id'], ['reseller.id'], name=op.f('fk_conference_member_reseller_id_reseller'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['room_id'], ['conference_room.id'], name=op.f('fk_conference_member_room_id_conference_room'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unique_id'], ['unique_entry.id'], name=op.f('fk_conference_member_unique_id_unique_entry'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conference_member')),
+    sa.UniqueConstraint('room_id', 'unique_id', name=op.f('uq_conference_member_room_id_unique_id'))
+    )
+    with op.batch_alter_table('conference_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conference_member_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conference_member_circle_id'), ['circle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conference_member_reseller_id'), ['reseller_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_conference_member_room_id'), ['room_id'], unique=False)
+
+    # reseller ↔ account refer to each other: the reseller side is added last.
+    with op.batch_alter_table('reseller') as batch_op:
+        batch_op.create_foreign_key(op.f('fk_reseller_oem_account_id_account'), 'account',
+                                    ['oem_account_id'], ['id'], ondelete='SET NULL')
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('conference_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conference_member_room_id'))
+        batch_op.drop_index(batch_op.f('ix_conference_member_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_conference_member_circle_id'))
+        batch_op.drop_index(batch_op.f('ix_conference_member_account_id'))
+
+    op.drop_table('conference_member')
     with op.batch_alter_table('ring_group_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ring_group_member_unique_id'))
         batch_op.drop_index(batch_op.f('ix_ring_group_member_ring_group_id'))
@@ -298,6 +507,24 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_ring_group_member_account_id'))
 
     op.drop_table('ring_group_member')
+    with op.batch_alter_table('outbound_selector', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbound_selector_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_outbound_selector_circle_id'))
+        batch_op.drop_index(batch_op.f('ix_outbound_selector_account_id'))
+
+    op.drop_table('outbound_selector')
+    with op.batch_alter_table('ivr', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ivr_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_ivr_circle_id'))
+        batch_op.drop_index(batch_op.f('ix_ivr_account_id'))
+
+    op.drop_table('ivr')
+    with op.batch_alter_table('conference_room', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conference_room_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_conference_room_circle_id'))
+        batch_op.drop_index(batch_op.f('ix_conference_room_account_id'))
+
+    op.drop_table('conference_room')
     with op.batch_alter_table('unique_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unique_entry_reseller_id'))
         batch_op.drop_index(batch_op.f('ix_unique_entry_pickup_group_id'))
@@ -306,12 +533,23 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_unique_entry_account_id'))
 
     op.drop_table('unique_entry')
+    with op.batch_alter_table('cart_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cart_line_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_cart_line_cart_id'))
+        batch_op.drop_index(batch_op.f('ix_cart_line_account_id'))
+
+    op.drop_table('cart_line')
     with op.batch_alter_table('ring_group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ring_group_reseller_id'))
         batch_op.drop_index(batch_op.f('ix_ring_group_circle_id'))
         batch_op.drop_index(batch_op.f('ix_ring_group_account_id'))
 
     op.drop_table('ring_group')
+    with op.batch_alter_table('recording_usage', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recording_usage_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_recording_usage_account_id'))
+
+    op.drop_table('recording_usage')
     with op.batch_alter_table('pickup_group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pickup_group_reseller_id'))
         batch_op.drop_index(batch_op.f('ix_pickup_group_circle_id'))
@@ -324,6 +562,18 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_circle_phone_number_account_id'))
 
     op.drop_table('circle_phone_number')
+    with op.batch_alter_table('circle_option', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_circle_option_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_circle_option_circle_id'))
+        batch_op.drop_index(batch_op.f('ix_circle_option_account_id'))
+
+    op.drop_table('circle_option')
+    with op.batch_alter_table('cart', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cart_reseller_id'))
+        batch_op.drop_index(batch_op.f('ix_cart_circle_id'))
+        batch_op.drop_index(batch_op.f('ix_cart_account_id'))
+
+    op.drop_table('cart')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_reseller_id'))
         batch_op.drop_index(batch_op.f('ix_staff_account_id'))
@@ -344,6 +594,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_reseller_host_reseller_id'))
 
     op.drop_table('reseller_host')
+    with op.batch_alter_table('price_book_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_price_book_entry_reseller_id'))
+
+    op.drop_table('price_book_entry')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_reseller_id'))
         batch_op.drop_index('ix_audit_log_reseller_created')

@@ -1,0 +1,1 @@
+"""Circle and account options (R1–R12): the catalog, the cart, and their settings."""

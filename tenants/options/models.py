@@ -1,0 +1,221 @@
+"""Options held by circles and accounts, the cart, and the settings of each option."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pbx_platform.db import AccountOwned, CircleOwned, Timestamped, db
+from tenants.models import CirclePhoneNumber, Unique
+
+
+class OptionKind(enum.StrEnum):
+    # circle options
+    CONFERENCE_ROOM = "conference_room"  # R3
+    OUTBOUND_SELECTION = "outbound_selection"  # R4
+    IVR = "ivr"  # R5
+    CALL_RECORDING = "call_recording"  # R6
+    MONITORING = "monitoring"  # R7
+    WHISPERING = "whispering"  # R8
+    # account options
+    OEM_SERVER = "oem_server"  # R1
+    INVOICE_MAILING = "invoice_mailing"  # R2
+
+
+CIRCLE_KINDS = (
+    OptionKind.CONFERENCE_ROOM,
+    OptionKind.OUTBOUND_SELECTION,
+    OptionKind.IVR,
+    OptionKind.CALL_RECORDING,
+    OptionKind.MONITORING,
+    OptionKind.WHISPERING,
+)
+ACCOUNT_KINDS = (OptionKind.OEM_SERVER, OptionKind.INVOICE_MAILING)
+# Bought by count: licences (R7, R8), and conference rooms by blocks of 5 lines (R3).
+QUANTITY_KINDS = (OptionKind.MONITORING, OptionKind.WHISPERING, OptionKind.CONFERENCE_ROOM)
+# R10: monitoring and whispering are cancelled by entering a count; the others by a tick.
+CANCEL_BY_COUNT = (OptionKind.MONITORING, OptionKind.WHISPERING)
+LINES_PER_CONFERENCE_BLOCK = 5
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=30,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class CircleOption(CircleOwned, Timestamped, db.Model):
+    """One purchase of a circle option: ``quantity`` units from ``starts_on`` to ``ends_on``.
+
+    A pending cancellation has ``ends_on`` set in the future (R12); the option is
+    usable through that day.
+    """
+
+    __tablename__ = "circle_option"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OptionKind] = mapped_column(_enum(OptionKind, "option_kind"))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    cancel_requested_at: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
+
+    def active_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+class CartAction(enum.StrEnum):
+    BUY = "buy"
+    CANCEL = "cancel"
+
+
+class CartStatus(enum.StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+
+
+class Cart(AccountOwned, Timestamped, db.Model):
+    """R11: pending purchases and cancellations, confirmed in one transaction.
+
+    One open cart per owner (a login) and target (a circle, or the account when
+    ``circle_id`` is empty). ``base_version`` is the target's ``options_version`` when
+    the cart was opened: a different version at confirmation means someone else
+    changed the options meanwhile (a stale cart).
+    """
+
+    __tablename__ = "cart"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("circle.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(String(40))
+    status: Mapped[CartStatus] = mapped_column(_enum(CartStatus, "cart_status"),
+                                               default=CartStatus.OPEN)
+    base_version: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_at: Mapped[datetime | None]
+
+    lines: Mapped[list[CartLine]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"
+    )
+
+
+class CartLine(AccountOwned, db.Model):
+    __tablename__ = "cart_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("cart.id", ondelete="CASCADE"), index=True)
+    action: Mapped[CartAction] = mapped_column(_enum(CartAction, "cart_action"))
+    kind: Mapped[OptionKind] = mapped_column(_enum(OptionKind, "option_kind"))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+    cart: Mapped[Cart] = relationship(back_populates="lines")
+
+    __table_args__ = (CheckConstraint("quantity >= 1", name="line_quantity_positive"),)
+
+
+class ConferenceRoom(CircleOwned, Timestamped, db.Model):
+    """R3 settings. The room is a unique of kind conference_room (its extension)."""
+
+    __tablename__ = "conference_room"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unique_id: Mapped[int] = mapped_column(
+        ForeignKey("unique_entry.id", ondelete="CASCADE"), unique=True
+    )
+    phone_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("circle_phone_number.id", ondelete="SET NULL")
+    )
+    pin: Mapped[str | None] = mapped_column(String(8))
+    broadcast: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    unique: Mapped[Unique] = relationship(foreign_keys=[unique_id])
+    phone_number: Mapped[CirclePhoneNumber | None] = relationship()
+    members: Mapped[list[ConferenceMember]] = relationship(
+        back_populates="room", cascade="all, delete-orphan"
+    )
+
+
+class ConferenceMember(CircleOwned, db.Model):
+    """A unique rung when the broadcast room is called (R3)."""
+
+    __tablename__ = "conference_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("conference_room.id", ondelete="CASCADE"),
+                                         index=True)
+    unique_id: Mapped[int] = mapped_column(ForeignKey("unique_entry.id", ondelete="CASCADE"))
+
+    room: Mapped[ConferenceRoom] = relationship(back_populates="members")
+
+    __table_args__ = (UniqueConstraint("room_id", "unique_id"),)
+
+
+class OutboundSelector(CircleOwned, Timestamped, db.Model):
+    """R4: a selector unique (never a terminal) and the caller number it presents."""
+
+    __tablename__ = "outbound_selector"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unique_id: Mapped[int] = mapped_column(
+        ForeignKey("unique_entry.id", ondelete="CASCADE"), unique=True
+    )
+    phone_number_id: Mapped[int] = mapped_column(
+        ForeignKey("circle_phone_number.id", ondelete="RESTRICT")
+    )
+
+    unique: Mapped[Unique] = relationship()
+    phone_number: Mapped[CirclePhoneNumber] = relationship()
+
+
+class Ivr(CircleOwned, Timestamped, db.Model):
+    """R5 settings of one IVR unique.
+
+    ``business_hours``: {"mon": ["09:00", "18:00"] | null, ...}; destinations are
+    {"type": unique|ring_group|conference|ivr|outside|hangup, "id": int, "number": str}.
+    """
+
+    __tablename__ = "ivr"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unique_id: Mapped[int] = mapped_column(
+        ForeignKey("unique_entry.id", ondelete="CASCADE"), unique=True
+    )
+    business_hours: Mapped[dict[str, list[str] | None]] = mapped_column(JSON, default=dict)
+    after_hours: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    answer_after_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    channels: Mapped[int] = mapped_column(Integer, default=2)
+    digit_map: Mapped[dict[str, dict[str, object]]] = mapped_column(JSON, default=dict)
+    timeout_destination: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    prompt_wav: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prompt_source: Mapped[str | None] = mapped_column(String(20))  # upload | speech
+    prompt_text: Mapped[str | None] = mapped_column(String(500))
+
+    unique: Mapped[Unique] = relationship()
+
+
+class RecordingUsage(CircleOwned, db.Model):
+    """R6: storage the circle's recordings use, as metered (MB), and the growth limit."""
+
+    __tablename__ = "recording_usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circle_id: Mapped[int] = mapped_column(  # type: ignore[assignment]
+        ForeignKey("circle.id", ondelete="CASCADE"), unique=True
+    )
+    used_mb: Mapped[int] = mapped_column(Integer, default=0)
+    limit_gb: Mapped[int] = mapped_column(Integer, default=100)

@@ -1,0 +1,1 @@
+"""Browser tests: a live server and Debian's Chromium driven by Playwright."""
