@@ -52,8 +52,15 @@ LINES_PER_CONFERENCE_BLOCK = 5
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=30,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=30,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 class CircleOption(CircleOwned, Timestamped, db.Model):
@@ -104,8 +111,9 @@ class Cart(AccountOwned, Timestamped, db.Model):
         ForeignKey("circle.id", ondelete="CASCADE"), index=True
     )
     owner: Mapped[str] = mapped_column(String(40))
-    status: Mapped[CartStatus] = mapped_column(_enum(CartStatus, "cart_status"),
-                                               default=CartStatus.OPEN)
+    status: Mapped[CartStatus] = mapped_column(
+        _enum(CartStatus, "cart_status"), default=CartStatus.OPEN
+    )
     base_version: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_at: Mapped[datetime | None]
 
@@ -156,8 +164,9 @@ class ConferenceMember(CircleOwned, db.Model):
     __tablename__ = "conference_member"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    room_id: Mapped[int] = mapped_column(ForeignKey("conference_room.id", ondelete="CASCADE"),
-                                         index=True)
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("conference_room.id", ondelete="CASCADE"), index=True
+    )
     unique_id: Mapped[int] = mapped_column(ForeignKey("unique_entry.id", ondelete="CASCADE"))
 
     room: Mapped[ConferenceRoom] = relationship(back_populates="members")

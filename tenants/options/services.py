@@ -1,0 +1,162 @@
+"""What a circle or an account holds, and who may buy or cancel what (R1, R2, R9, R10)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from invoices.models import PriceBookEntry
+from pbx_platform.db import db
+from tenants.models import (
+    Account,
+    AccountOption,
+    AccountOptionKind,
+    Circle,
+    Staff,
+    StaffKind,
+    StaffRole,
+    Unique,
+)
+from tenants.options.models import (
+    CIRCLE_KINDS,
+    LINES_PER_CONFERENCE_BLOCK,
+    CircleOption,
+    OptionKind,
+)
+
+OPTION_LABELS = {
+    OptionKind.CONFERENCE_ROOM: _l("Conference room"),
+    OptionKind.OUTBOUND_SELECTION: _l("Outbound number selection"),
+    OptionKind.IVR: _l("IVR"),
+    OptionKind.CALL_RECORDING: _l("Full call recording"),
+    OptionKind.MONITORING: _l("Monitoring licences"),
+    OptionKind.WHISPERING: _l("Whispering licences"),
+    OptionKind.OEM_SERVER: _l("OEM server"),
+    OptionKind.INVOICE_MAILING: _l("Invoice mailing"),
+}
+
+# The unique flag each licensed option is counted against (R7, R8).
+TICK_COLUMN = {OptionKind.MONITORING: "monitoring", OptionKind.WHISPERING: "whispering"}
+
+
+def allowed_kinds(principal: Circle | Staff, *, for_account: bool) -> frozenset[OptionKind]:
+    """Who may buy and cancel what.
+
+    Circle logins and account managers: circle options; account managers also invoice
+    mailing (R2); reseller admin and billing staff: both, on their customers' behalf;
+    support staff: nothing (read-only). The OEM server (R1) only by platform staff,
+    from the console, since it makes an account a reseller.
+    """
+    if isinstance(principal, Circle):
+        return frozenset() if for_account else frozenset(CIRCLE_KINDS)
+    if principal.kind == StaffKind.PLATFORM:
+        return frozenset({OptionKind.OEM_SERVER}) if for_account else frozenset()
+    if principal.kind == StaffKind.RESELLER and principal.role == StaffRole.SUPPORT:
+        return frozenset()
+    if for_account:
+        return frozenset({OptionKind.INVOICE_MAILING})
+    return frozenset(CIRCLE_KINDS)
+
+
+@dataclass
+class Holding:
+    """R9: one option kind as the circle holds it today."""
+
+    kind: OptionKind
+    quantity: int = 0  # units usable today
+    pending_quantity: int = 0  # units whose cancellation is pending
+    ends_on: date | None = None  # the (earliest) pending end date
+    rows: list[CircleOption] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return str(OPTION_LABELS[self.kind])
+
+    @property
+    def held(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def cancellable_quantity(self) -> int:
+        return self.quantity - self.pending_quantity
+
+    @property
+    def fully_pending(self) -> bool:
+        return self.held and self.cancellable_quantity == 0
+
+    @property
+    def participant_limit(self) -> int:
+        return self.quantity * LINES_PER_CONFERENCE_BLOCK
+
+
+def circle_options(circle: Circle) -> Sequence[CircleOption]:
+    return db.session.scalars(
+        select(CircleOption)
+        .where(CircleOption.circle_id == circle.id)
+        .order_by(CircleOption.starts_on, CircleOption.id)
+    ).all()
+
+
+def holdings(circle: Circle, today: date) -> dict[OptionKind, Holding]:
+    """Every circle option kind with what is usable today (pending cancellations included,
+    as they stay usable until their end date)."""
+    result = {kind: Holding(kind) for kind in CIRCLE_KINDS}
+    for option in circle_options(circle):
+        if not option.active_on(today):
+            continue
+        holding = result[option.kind]
+        holding.quantity += option.quantity
+        holding.rows.append(option)
+        if option.ends_on is not None:
+            holding.pending_quantity += option.quantity
+            holding.ends_on = min(filter(None, (holding.ends_on, option.ends_on)))
+    return result
+
+
+def holding(circle: Circle, kind: OptionKind, today: date) -> Holding:
+    return holdings(circle, today)[kind]
+
+
+def is_contracted(circle: Circle, kind: OptionKind, today: date) -> bool:
+    """An option is usable through its end date, even with its cancellation pending."""
+    return holding(circle, kind, today).held
+
+
+def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
+    column = getattr(Unique, TICK_COLUMN[kind])
+    return db.session.scalars(
+        select(Unique)
+        .where(Unique.circle_id == circle.id, column.is_(True))
+        .order_by(Unique.extension)
+    ).all()
+
+
+def account_options(account: Account) -> Sequence[AccountOption]:
+    return db.session.scalars(
+        select(AccountOption)
+        .where(AccountOption.account_id == account.id)
+        .order_by(AccountOption.starts_on, AccountOption.id)
+    ).all()
+
+
+def active_account_option(
+    account: Account, kind: AccountOptionKind, today: date
+) -> AccountOption | None:
+    for option in account_options(account):
+        if option.kind == kind and option.active_on(today):
+            return option
+    return None
+
+
+def prices(reseller_id: int) -> dict[str, int]:
+    """The reseller's price book: option kind → monthly yen per unit (tax-exclusive)."""
+    rows = db.session.execute(
+        select(PriceBookEntry.option_kind, PriceBookEntry.monthly_price_yen).where(
+            PriceBookEntry.reseller_id == reseller_id
+        )
+    ).all()
+    return {kind: price for kind, price in rows}
