@@ -13,7 +13,7 @@ from sqlalchemy import create_engine
 
 config = context.config
 if config.config_file_name:
-    fileConfig(config.config_file_name)
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 log = logging.getLogger("alembic.env")
 
 target_metadata = current_app.extensions["migrate"].db.metadata

@@ -5,10 +5,12 @@ Models anywhere in the project import from here and from nothing above.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Engine, ForeignKey, Integer, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -107,3 +109,24 @@ class CircleOwned(AccountOwned):
         return mapped_column(
             Integer, ForeignKey("circle.id", ondelete="CASCADE"), index=True, nullable=False
         )
+
+
+# -- SQLite: real transactions and foreign keys --------------------------------------------
+# pysqlite begins transactions lazily on its own and ignores SAVEPOINT semantics; the
+# documented fix hands transaction control to SQLAlchemy. Foreign keys are off in
+# SQLite unless asked for.
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")

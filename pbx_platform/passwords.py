@@ -20,7 +20,8 @@ MAX_PASSWORD_LENGTH = 128
 MIN_PASSWORD_LENGTH = 8
 # R15: the only symbols a password may contain.
 PASSWORD_SYMBOLS = "!@#$%^&*?_-"  # noqa: S105 (a character class, not a secret)
-LOGIN_ID_PATTERN = re.compile(r"^[A-Za-z0-9@\-_.]+$")  # R14
+# R14; always used with fullmatch ("$" would admit a trailing newline).
+LOGIN_ID_PATTERN = re.compile(r"[A-Za-z0-9@\-_.]+")
 LOGIN_ID_MAX_LENGTH = 64
 LOGIN_ID_MIN_LENGTH = 4
 
@@ -92,7 +93,7 @@ def password_problems(password: str, *, current: str | None = None) -> list[str]
         {ch for ch in password if not (ch.isascii() and (ch.isalnum() or ch in PASSWORD_SYMBOLS))}
     )
     if bad:
-        shown = " ".join("space" if ch == " " else ch for ch in bad)
+        shown = " ".join(_shown_character(ch) for ch in bad)
         problems.append(
             str(
                 _l(
@@ -110,6 +111,15 @@ def password_problems(password: str, *, current: str | None = None) -> list[str]
     return problems
 
 
+def _shown_character(ch: str) -> str:
+    """A refused character as the user can see it: blanks and controls by code point."""
+    if ch == " ":
+        return str(_l("space"))
+    if not ch.isprintable() or ch.isspace():
+        return f"U+{ord(ch):04X}"
+    return ch
+
+
 def normalize_login_id(raw: str) -> str:
     """NFKC (full-width → half-width) and trimmed, as typed by a Japanese user."""
     return unicodedata.normalize("NFKC", raw or "").strip()
@@ -124,7 +134,7 @@ def login_id_problems(login_id: str) -> list[str]:
         problems.append(str(_l("Use at most %(n)d characters.", n=LOGIN_ID_MAX_LENGTH)))
     if len(login_id) < LOGIN_ID_MIN_LENGTH:
         problems.append(str(_l("Use at least %(n)d characters.", n=LOGIN_ID_MIN_LENGTH)))
-    if not LOGIN_ID_PATTERN.match(login_id):
+    if not LOGIN_ID_PATTERN.fullmatch(login_id):
         problems.append(
             str(_l("A login ID may contain only a–z, A–Z, 0–9 and the symbols @ - _ ."))
         )

@@ -59,11 +59,13 @@ def _commit(response: Response) -> Response:
 def _end_request(exc: BaseException | None) -> None:
     if exc is not None:
         db.session.rollback()
+    # Reset in the reverse order of setting: the principal's narrower scope and actor
+    # first, then the host's scope.
+    for token in reversed(g.pop("_context_tokens", [])):
+        token.var.reset(token)
     token = g.pop("_scope_token", None)
     if token is not None:
         reset_scope(token)
-    for token in reversed(g.pop("_context_tokens", [])):
-        token.var.reset(token)
 
 
 _MESSAGES = {

@@ -7,7 +7,8 @@ from flask import Flask
 from pbx_platform.auth import register_principal, set_login_view
 from tenants import labels, principals
 from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
-from tenants.views import auth, circle_portal, console, staff_portal
+from tenants.views import auth, circle_admin, circle_portal, console, staff_portal
+from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
 
 
 def init_app(app: Flask) -> None:
@@ -19,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.before_request(principals.enforce_password_policy)
     for blueprint in (auth.bp, circle_portal.bp, staff_portal.bp, console.bp):
         app.register_blueprint(blueprint)
+    circle_admin.register(app)

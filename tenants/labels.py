@@ -79,7 +79,15 @@ def jdatetime(value: datetime | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} JST"
 
 
+def yen(amount: int) -> str:
+    """Integer yen as ¥1,234 (1,234円 in Japanese)."""
+    if str(get_locale()) == "ja":
+        return f"{amount:,}円"
+    return f"¥{amount:,}"
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(yen)
     app.add_template_filter(national)
     app.add_template_filter(jdate)
     app.add_template_filter(jdatetime)

@@ -98,6 +98,8 @@ def app(database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 def _transaction(app: Flask) -> Iterator[None]:
     """Each test runs inside one transaction that is rolled back at its end; the
     app's commits become savepoint releases."""
+    # No app context stays pushed during the test: each request pushes its own, as in
+    # production, so nothing in ``g`` leaks from one request to the next.
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
@@ -107,9 +109,10 @@ def _transaction(app: Flask) -> Iterator[None]:
             scopefunc=original.registry.scopefunc,
         )
         limiter.reset()
-        try:
-            yield
-        finally:
+    try:
+        yield
+    finally:
+        with app.app_context():
             db.session.remove()
             outer.rollback()
             connection.close()

@@ -1,8 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-27 15:48:21.207286
+Revises:
 """
 from alembic import op
 import sqlalchemy as sa
@@ -483,7 +482,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_conference_member_reseller_id'), ['reseller_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_conference_member_room_id'), ['room_id'], unique=False)
 
-    # reseller ↔ account refer to each other: the reseller side is added last.
+    # reseller <-> account refer to each other: the reseller side is added last.
     with op.batch_alter_table('reseller') as batch_op:
         batch_op.create_foreign_key(op.f('fk_reseller_oem_account_id_account'), 'account',
                                     ['oem_account_id'], ['id'], ondelete='SET NULL')

@@ -1,7 +1,7 @@
 """Browser tests: a live server on its own SQLite file, and Debian's Chromium.
 
 Playwright (pinned in pyproject.toml) drives the Chromium of Debian's ``chromium``
-package; it never downloads a browser of its own. ``PBX_CHROMIUM`` points at another
+package; it never downloads a browser of its own. ``CHROMIUM_EXECUTABLE`` points at another
 executable. Without one, the browser tests are skipped with the reason printed
 (``-ra``), except under ``CI=true``, where a missing browser fails the run.
 
@@ -31,9 +31,7 @@ from pbx_platform.db import db
 from tests.factories import World, build_world
 
 DEFAULT_CHROMIUM = "/usr/lib/chromium/chromium"
-# Popped, not read: the app refuses unknown PBX_* variables in its environment
-# (pbx_platform/config.py), and every test of the run creates an app.
-CHROMIUM = os.environ.pop("PBX_CHROMIUM", "") or DEFAULT_CHROMIUM
+CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "") or DEFAULT_CHROMIUM
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -1,0 +1,84 @@
+"""Circle self-service pages, shared by the circle portal and the reseller's staff.
+
+One blueprint, registered twice: ``circle_self`` at ``/portal`` for the circle login
+itself, ``circle_staff`` at ``/staff/circles/<id>`` for reseller staff and account
+managers acting on a circle of theirs (support staff: read-only). Views find the
+circle in ``g.circle``; ``url_for('.endpoint')`` keeps the caller in its own tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, g, request
+from flask_login import current_user
+
+from tenants.models import Circle, Staff, StaffKind
+from tenants.views.common import can_write, get_or_404, portal_only
+
+bp = Blueprint("circle", __name__)
+
+SELF = "circle_self"
+STAFF = "circle_staff"
+STAFF_KINDS = (StaffKind.RESELLER, StaffKind.ACCOUNT_MANAGER)
+
+
+@bp.url_value_preprocessor
+def _pull_circle_id(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.circle_id = values.pop("circle_id", None) if values else None
+
+
+@bp.url_defaults
+def _add_circle_id(endpoint: str, values: dict[str, Any]) -> None:
+    if endpoint.startswith(f"{STAFF}.") and "circle_id" not in values and g.get("circle"):
+        values["circle_id"] = g.circle.id
+
+
+@bp.before_request
+def _load_circle() -> Any:
+    portal_only(is_console=False)
+    user = current_user._get_current_object()
+    if request.blueprint == SELF:
+        if not isinstance(user, Circle):
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        g.circle = user
+    else:
+        if not isinstance(user, Staff):
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        if user.kind not in STAFF_KINDS:
+            abort(404)
+        g.circle = get_or_404(Circle, g.circle_id)
+    g.circle_readonly = not can_write(user)
+    if request.method == "POST" and g.circle_readonly:
+        abort(403)
+    return None
+
+
+# (endpoint, label) of the circle area's menu, filled by the feature modules.
+_menu: list[tuple[str, Any]] = []
+
+
+def menu_item(endpoint: str, label: Any) -> None:
+    if (endpoint, label) not in _menu:
+        _menu.append((endpoint, label))
+
+
+def acting_for_circle() -> bool:
+    """True when staff act on the circle's behalf (not the circle login itself)."""
+    return request.blueprint == STAFF
+
+
+@bp.app_context_processor
+def _circle_context() -> dict[str, Any]:
+    return {
+        "circle_area": request.blueprint in (SELF, STAFF),
+        "circle_readonly": g.get("circle_readonly", False),
+        "acting_for_circle": request.blueprint == STAFF,
+        "circle_menu": lambda: list(_menu),
+    }
+
+
+def register(app: Flask) -> None:
+    """Register both trees; the feature modules must have added their routes already."""
+    app.register_blueprint(bp, name=SELF, url_prefix="/portal")
+    app.register_blueprint(bp, name=STAFF, url_prefix="/staff/circles/<int:circle_id>")

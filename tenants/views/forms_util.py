@@ -1,0 +1,29 @@
+"""Form helpers for pages whose fields are generated (one per option kind, per unique)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
+
+
+def validate_csrf_or_400() -> None:
+    """The same CSRF check Flask-WTF forms make, for hand-built forms."""
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError as exc:
+        raise CSRFError(str(exc)) from exc
+
+
+def parse_quantity(raw: str, *, minimum: int = 1, maximum: int) -> tuple[int | None, str | None]:
+    """A whole number typed by a person (full-width digits accepted, NFKC)."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not text.isdigit() or len(text) > 9:
+        return None, str(_l("Enter a whole number."))
+    value = int(text)
+    if not minimum <= value <= maximum:
+        return None, str(_l("Enter a number from %(min)d to %(max)d.", min=minimum, max=maximum))
+    return value, None

@@ -1,0 +1,258 @@
+"""R9–R12: the option list, and buying and cancelling through the cart."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from pbx_platform.db import db
+from pbx_platform.tenancy import use_scope
+from tenants.models import Circle, Unique
+from tenants.options.models import Cart, CartStatus, CircleOption, OptionKind
+from tests.factories import PASSWORD
+
+# 30 Nov 2026 is the last day of the month: 21:59 JST = 12:59 UTC.
+BEFORE_CUT_OFF = datetime(2026, 11, 30, 12, 59, 0, tzinfo=UTC)
+AT_CUT_OFF = datetime(2026, 11, 30, 13, 0, 0, tzinfo=UTC)
+MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+
+
+def give_option(app, tenant, kind, quantity=1, circle_id=None, starts_on=date(2026, 1, 1)):
+    with app.app_context(), use_scope(tenant.scope):
+        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+        db.session.add(
+            CircleOption(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                circle_id=circle.id,
+                kind=kind,
+                quantity=quantity,
+                starts_on=starts_on,
+            )
+        )
+        db.session.commit()
+
+
+def options_of(app, tenant, circle_id=None):
+    with app.app_context(), use_scope(tenant.scope):
+        rows = db.session.scalars(
+            select(CircleOption)
+            .where(CircleOption.circle_id == (circle_id or tenant.circle_id))
+            .order_by(CircleOption.id)
+        ).all()
+        return [(r.kind, r.quantity, r.ends_on) for r in rows]
+
+
+def tick(app, tenant, column, *unique_ids):
+    with app.app_context(), use_scope(tenant.scope):
+        for unique_id in unique_ids:
+            setattr(db.session.get(Unique, unique_id), column, True)
+        db.session.commit()
+
+
+def phone_uniques(app, tenant):
+    with app.app_context(), use_scope(tenant.scope):
+        return db.session.scalars(
+            select(Unique.id)
+            .where(Unique.circle_id == tenant.circle_id, Unique.kind == "phone")
+            .order_by(Unique.extension)
+        ).all()
+
+
+@pytest.fixture
+def clock(request):
+    """Pins the clock before the login happens (a later jump would hit the idle time-out)."""
+    marker = request.node.get_closest_marker("clock")
+    moment = marker.args[0] if marker else MID_MONTH
+    with time_machine.travel(moment, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def circle_client(clock, world, browser):
+    client = browser(world.a.host)
+    assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
+    return client
+
+
+def cart_id(page_html: str) -> str:
+    return re.search(r'name="cart_id" value="(\d+)"', page_html).group(1)
+
+
+def test_option_list_shows_every_held_option(app, world, circle_client):
+    give_option(app, world.a, OptionKind.IVR)
+    give_option(app, world.a, OptionKind.MONITORING, quantity=3)
+    page = circle_client.get("/portal/options").get_data(as_text=True)
+    assert 'data-kind="ivr"' in page
+    assert 'data-kind="monitoring"' in page
+    assert 'data-kind="call_recording"' in page  # offered for purchase
+    assert 'name="count_monitoring"' in page  # R10: monitoring cancelled by count
+    assert 'name="tick_ivr"' in page  # R10: IVR cancelled by tick
+
+
+@pytest.mark.clock(BEFORE_CUT_OFF)
+def test_cancel_before_2200_on_last_day_ends_this_month(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    response = circle_client.post(
+        "/portal/options/cart", {"action": "cancel", "tick_call_recording": "1"}
+    )
+    assert response.status_code == 302
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert "2026-11-30" in review or "2026年11月30日" in review
+    # Nothing changes until confirmation.
+    assert options_of(app, world.a) == [(OptionKind.CALL_RECORDING, 1, None)]
+    response = circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)})
+    assert response.status_code == 302
+    assert options_of(app, world.a) == [(OptionKind.CALL_RECORDING, 1, date(2026, 11, 30))]
+
+
+@pytest.mark.clock(AT_CUT_OFF)
+def test_cancel_at_2200_on_last_day_ends_next_month(app, world, circle_client):
+    give_option(app, world.a, OptionKind.IVR)
+    circle_client.post("/portal/options/cart", {"action": "cancel", "tick_ivr": "1"})
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert "2026-12-31" in review or "2026年12月31日" in review
+    circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)})
+    assert options_of(app, world.a) == [(OptionKind.IVR, 1, date(2026, 12, 31))]
+
+
+def test_purchase_through_cart_and_double_submit_changes_nothing_twice(app, world, circle_client):
+    circle_client.post(
+        "/portal/options/cart", {"action": "buy", "tick_ivr": "1", "count_monitoring": "2"}
+    )
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    cid = cart_id(review)
+    assert circle_client.post("/portal/cart/confirm", {"cart_id": cid}).status_code == 302
+    again = circle_client.post("/portal/cart/confirm", {"cart_id": cid}, follow_redirects=True)
+    assert "already been confirmed" in again.get_data(as_text=True) or "確定済み" in again.get_data(
+        as_text=True
+    )
+    held = options_of(app, world.a)
+    assert sorted((k.value, q) for k, q, _ in held) == [("ivr", 1), ("monitoring", 2)]
+    assert all(start is None for *_, start in held)
+
+
+def test_stale_cart_is_refused_and_changes_nothing(app, world, browser, circle_client):
+    give_option(app, world.a, OptionKind.IVR)
+    circle_client.post("/portal/options/cart", {"action": "cancel", "tick_ivr": "1"})
+    stale_id = cart_id(circle_client.get("/portal/cart").get_data(as_text=True))
+    # Meanwhile reseller staff buy recording for the same circle.
+    staff = browser(world.a.host)
+    staff.login_staff(world.a.staff["admin"], PASSWORD)
+    base = f"/staff/circles/{world.a.circle_id}"
+    staff.post(f"{base}/options/cart", {"action": "buy", "tick_call_recording": "1"})
+    staff_cart = cart_id(staff.get(f"{base}/cart").get_data(as_text=True))
+    assert staff.post(f"{base}/cart/confirm", {"cart_id": staff_cart}).status_code == 302
+    before = options_of(app, world.a)
+    response = circle_client.post(
+        "/portal/cart/confirm", {"cart_id": stale_id}, follow_redirects=True
+    )
+    assert "changed by someone else" in response.get_data(
+        as_text=True
+    ) or "他の" in response.get_data(as_text=True)
+    assert options_of(app, world.a) == before
+
+
+def test_delete_tick_removes_lines_before_confirmation(app, world, circle_client):
+    circle_client.post(
+        "/portal/options/cart", {"action": "buy", "tick_ivr": "1", "tick_call_recording": "1"}
+    )
+    with app.app_context(), use_scope(world.a.scope):
+        cart = db.session.scalars(select(Cart).where(Cart.status == CartStatus.OPEN)).one()
+        ids = {line.kind: line.id for line in cart.lines}
+    circle_client.post("/portal/cart/remove", {"delete": str(ids[OptionKind.IVR])})
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert 'data-kind="ivr"' not in review
+    circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)})
+    assert [k for k, *_ in options_of(app, world.a)] == [OptionKind.CALL_RECORDING]
+
+
+def test_count_cancellation_never_below_ticked_uniques(app, world, circle_client):
+    give_option(app, world.a, OptionKind.WHISPERING, quantity=3)
+    phones = phone_uniques(app, world.a)
+    tick(app, world.a, "whispering", phones[0])
+    tick(app, world.a, "whispering", phones[1]) if len(phones) > 1 else None
+    response = circle_client.post(
+        "/portal/options/cart", {"action": "cancel", "count_whispering": "3"}
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "受付" in text  # names a unique to untick
+    assert (
+        circle_client.get("/portal/cart").get_data(as_text=True).count('data-kind="whispering"')
+        == 0
+    )
+    # Cancelling one of three leaves two for the two ticked uniques: accepted, and split.
+    assert (
+        circle_client.post(
+            "/portal/options/cart", {"action": "cancel", "count_whispering": "1"}
+        ).status_code
+        == 302
+    )
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)})
+    assert sorted(options_of(app, world.a), key=lambda r: r[1]) == [
+        (OptionKind.WHISPERING, 1, date(2026, 11, 30)),
+        (OptionKind.WHISPERING, 2, None),
+    ]
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "1.5", "999999999999", "101"])
+def test_bad_counts_give_a_message_and_change_nothing(app, world, circle_client, raw):
+    response = circle_client.post(
+        "/portal/options/cart", {"action": "buy", "count_monitoring": raw}
+    )
+    assert response.status_code == 422
+    assert "number" in response.get_data(as_text=True) or "数" in response.get_data(as_text=True)
+    with app.app_context(), use_scope(world.a.scope):
+        assert db.session.scalars(select(Cart)).all() == []
+
+
+def test_buying_a_held_ticked_option_is_refused(app, world, circle_client):
+    give_option(app, world.a, OptionKind.IVR)
+    response = circle_client.post("/portal/options/cart", {"action": "buy", "tick_ivr": "1"})
+    assert response.status_code == 422
+    assert options_of(app, world.a) == [(OptionKind.IVR, 1, None)]
+
+
+def test_missing_csrf_token_changes_nothing(app, world, circle_client):
+    response = circle_client.post(
+        "/portal/options/cart", {"action": "buy", "tick_ivr": "1"}, csrf=False
+    )
+    assert response.status_code == 400
+    with app.app_context(), use_scope(world.a.scope):
+        assert db.session.scalars(select(Cart)).all() == []
+
+
+def test_support_staff_read_only(app, world, browser):
+    give_option(app, world.a, OptionKind.IVR)
+    support = browser(world.a.host)
+    support.login_staff(world.a.staff["support"], PASSWORD)
+    base = f"/staff/circles/{world.a.circle_id}"
+    page = support.get(f"{base}/options")
+    assert page.status_code == 200
+    assert 'name="tick_ivr"' not in page.get_data(as_text=True)
+    assert (
+        support.post(f"{base}/options/cart", {"action": "cancel", "tick_ivr": "1"}).status_code
+        == 403
+    )
+
+
+def test_staff_of_another_reseller_get_404(app, world, browser):
+    staff = browser(world.a.host)
+    staff.login_staff(world.a.staff["admin"], PASSWORD)
+    base = f"/staff/circles/{world.b.circle_id}"
+    assert staff.get(f"{base}/options").status_code == 404
+    assert staff.post(f"{base}/options/cart", {"action": "buy", "tick_ivr": "1"}).status_code == 404
+    assert options_of(app, world.b) == []
+
+
+def test_account_manager_acts_only_on_own_accounts_circles(app, world, browser):
+    manager = browser(world.a.host)
+    manager.login_staff(world.a.staff["manager"], PASSWORD)
+    assert manager.get(f"/staff/circles/{world.a.circle_id}/options").status_code == 200
+    assert manager.get(f"/staff/circles/{world.a.other_circle_id}/options").status_code == 404
