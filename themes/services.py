@@ -2,22 +2,49 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
-from dataclasses import dataclass
+import struct
+import unicodedata
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+import phonenumbers
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
+from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from tenants.models import Reseller, ResellerHost
 from themes.models import Theme
 
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # always used with fullmatch: "$" admits "\n"
 WCAG_AA = 4.5
 LOGO_MAX_PIXELS = 4096 * 4096
 LOGO_BOX = (480, 160)
+
+DEFAULT_PRIMARY = "#1f4e8c"
+DEFAULT_ACCENT = "#e8f0fb"
+CONSOLE_PRODUCT_NAME = "PBX Platform Console"
+CONSOLE_PRIMARY = "#263238"
+CONSOLE_ACCENT = "#eceff1"
+
+# Column sizes of ``Theme``; the form shows them as ``maxlength``.
+PRODUCT_NAME_MAX = 60
+FOOTER_TEXT_MAX = 200
+EMAIL_MAX = 254
+# The text fields of a theme, in the order the editor shows them.
+THEME_FIELDS = (
+    "product_name",
+    "primary_color",
+    "accent_color",
+    "support_phone",
+    "support_email",
+    "footer_text",
+)
 
 
 @dataclass(frozen=True)
@@ -58,32 +85,45 @@ class Portal:
 
 
 def load_portal(match: HostMatch) -> Portal | None:
-    """Runs inside the host's tenant scope, so only that reseller's rows are visible."""
+    """Runs inside the host's tenant scope; the id filter is a second wall behind it."""
     row = db.session.execute(
-        select(Reseller, Theme).outerjoin(Theme, Theme.reseller_id == Reseller.id)
+        select(Reseller, Theme)
+        .outerjoin(Theme, Theme.reseller_id == Reseller.id)
+        .where(Reseller.id == match.reseller_id)
     ).first()
     if row is None:
         return None
     reseller, theme = row
     theme = theme or Theme(product_name=reseller.name)
     console = match.is_console
+    if console:
+        primary, accent = CONSOLE_PRIMARY, CONSOLE_ACCENT
+    else:
+        primary, accent = stylesheet_colours(theme.primary_color, theme.accent_color)
     return Portal(
         reseller_id=reseller.id,
         slug=reseller.slug,
         reseller_name=reseller.name,
         is_console=console,
         default_locale=reseller.default_locale,
-        product_name=theme.product_name if not console else "PBX Platform Console",
-        primary_color=(theme.primary_color or "#1f4e8c") if not console else "#263238",
-        accent_color=(theme.accent_color or "#e8f0fb") if not console else "#eceff1",
+        product_name=theme.product_name if not console else CONSOLE_PRODUCT_NAME,
+        primary_color=primary,
+        accent_color=accent,
         support_phone=theme.support_phone or "",
         support_email=theme.support_email or "",
         footer_text=theme.footer_text or "",
         template_folder=None if console else theme.template_folder,
         logo_version=theme.logo_version or 0,
         has_logo=bool(theme.logo_mime) and not console,
-        theme_version=f"{theme.id}-{int(theme.updated_at.timestamp()) if theme.updated_at else 0}",
+        theme_version=_theme_version(theme, primary, accent),
     )
+
+
+def _theme_version(theme: Theme, primary: str, accent: str) -> str:
+    """Changes whenever the stylesheet would, so ``/theme.css?v=`` can be cached."""
+    stamp = int(theme.updated_at.timestamp()) if theme.updated_at else 0
+    key = f"{theme.id}|{primary}|{accent}|{theme.logo_version or 0}|{stamp}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 # -- colour contrast (WCAG 2.x) -----------------------------------------------------------
@@ -107,6 +147,10 @@ def contrast_ratio(a: str, b: str) -> float:
 WHITE = "#ffffff"
 
 
+def is_hex_colour(value: str | None) -> bool:
+    return bool(value) and HEX_COLOUR.fullmatch(value or "") is not None
+
+
 def colour_problems(primary: str, accent: str) -> dict[str, str]:
     """Field → message for colours that are malformed or fail WCAG AA (4.5:1).
 
@@ -115,9 +159,9 @@ def colour_problems(primary: str, accent: str) -> dict[str, str]:
     menu item); both must be readable.
     """
     problems: dict[str, str] = {}
-    for field, value in (("primary_color", primary), ("accent_color", accent)):
-        if not HEX_COLOUR.match(value or ""):
-            problems[field] = str(
+    for name, value in (("primary_color", primary), ("accent_color", accent)):
+        if not is_hex_colour(value):
+            problems[name] = str(
                 _l("Enter a colour as # and six hexadecimal digits, e.g. #1f4e8c.")
             )
     if problems:
@@ -143,35 +187,255 @@ def colour_problems(primary: str, accent: str) -> dict[str, str]:
     return problems
 
 
+def stylesheet_colours(primary: str | None, accent: str | None) -> tuple[str, str]:
+    """The colours a portal's stylesheet may use: the stored pair if it is well formed
+    and readable, else the defaults.
+
+    The editor already refuses anything else, but a row written around it (a
+    migration, a manual fix) must neither inject CSS nor make the portal unreadable.
+    """
+    if (
+        is_hex_colour(primary)
+        and is_hex_colour(accent)
+        and contrast_ratio(WHITE, primary or "") >= WCAG_AA
+        and contrast_ratio(primary or "", accent or "") >= WCAG_AA
+    ):
+        return (primary or "").lower(), (accent or "").lower()
+    return DEFAULT_PRIMARY, DEFAULT_ACCENT
+
+
+# -- the logo -------------------------------------------------------------------------------
+
+
 class LogoError(ValueError):
     pass
+
+
+def _too_large() -> LogoError:
+    return LogoError(str(_l("The logo image is too large.")))
 
 
 def normalize_logo(data: bytes, max_bytes: int) -> tuple[bytes, str]:
     """Accept a PNG or JPEG by its content (never its name), re-encoded and bounded.
 
-    Re-encoding drops metadata and anything smuggled after the image data.
+    Re-encoding drops metadata and anything smuggled after the image data; the
+    pixel count is checked from the header, before anything is decoded.
     """
     if len(data) > max_bytes:
         raise LogoError(str(_l("The logo must be at most %(kb)d KB.", kb=max_bytes // 1024)))
     if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
         raise LogoError(str(_l("The logo must be a PNG or JPEG image.")))
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in {"PNG", "JPEG"}:
-                raise LogoError(str(_l("The logo must be a PNG or JPEG image.")))
-            if probe.width * probe.height > LOGO_MAX_PIXELS:
-                raise LogoError(str(_l("The logo image is too large.")))
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image.thumbnail(LOGO_BOX)
-            out = io.BytesIO()
-            if image.mode not in {"RGB", "RGBA"}:
-                image = image.convert("RGBA")
-            image.save(out, format="PNG", optimize=True)
+        with warnings.catch_warnings():
+            # Pillow only warns between its own limit and twice that: treat it as refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                if probe.format not in {"PNG", "JPEG"}:
+                    raise LogoError(str(_l("The logo must be a PNG or JPEG image.")))
+                if probe.width * probe.height > LOGO_MAX_PIXELS:
+                    raise _too_large()
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as opened:
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
+                image.thumbnail(LOGO_BOX)
+                if image.mode not in {"RGB", "RGBA"}:
+                    has_alpha = "A" in image.mode or "transparency" in image.info
+                    image = image.convert("RGBA" if has_alpha else "RGB")
+                out = io.BytesIO()
+                image.save(out, format="PNG", optimize=True)
     except LogoError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large() from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error) as exc:
+        # SyntaxError is how Pillow reports a broken PNG chunk.
         raise LogoError(str(_l("The logo file could not be read as an image."))) from exc
     return out.getvalue(), "image/png"
+
+
+# -- editing a theme --------------------------------------------------------------------------
+
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_EMAIL_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+@dataclass
+class ThemeOutcome:
+    """The normalised values (as they are, or would be, stored) and field → messages;
+    no errors means the theme was changed."""
+
+    values: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    logo_changed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def editable_theme(reseller_id: int, default_product_name: str) -> Theme:
+    """The reseller's theme, or a new one (not yet added) with the defaults."""
+    theme = db.session.scalars(select(Theme).where(Theme.reseller_id == reseller_id)).first()
+    if theme is not None:
+        return theme
+    return Theme(
+        reseller_id=reseller_id,
+        product_name=default_product_name[:PRODUCT_NAME_MAX],
+        primary_color=DEFAULT_PRIMARY,
+        accent_color=DEFAULT_ACCENT,
+        support_phone="",
+        support_email="",
+        footer_text="",
+        logo_version=0,
+    )
+
+
+def theme_values(theme: Theme) -> dict[str, str]:
+    """The editable text values of a theme, as the editor shows them."""
+    return {name: getattr(theme, name) or "" for name in THEME_FIELDS}
+
+
+def normalize_theme_values(raw: Mapping[str, str | None]) -> dict[str, str]:
+    """What a Japanese user typed, as it would be stored: trimmed; colours, phone and
+    e-mail NFKC-normalised (full-width ＃ＡＢ → #ab) and colours in lower case.
+
+    Names and free text keep their characters: full-width letters there are a choice.
+    """
+
+    def nfkc(name: str) -> str:
+        return unicodedata.normalize("NFKC", raw.get(name) or "").strip()
+
+    values = {name: (raw.get(name) or "").strip() for name in ("product_name", "footer_text")}
+    values["primary_color"] = nfkc("primary_color").lower()
+    values["accent_color"] = nfkc("accent_color").lower()
+    values["support_phone"] = nfkc("support_phone")
+    values["support_email"] = nfkc("support_email")
+    return {name: values[name] for name in THEME_FIELDS}
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in text)
+
+
+def japanese_phone(value: str) -> str | None:
+    """A Japanese number in the national format with hyphens (03-1234-5678), or None."""
+    try:
+        number = phonenumbers.parse(value, "JP")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number_for_region(number, "JP"):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def is_email_address(value: str) -> bool:
+    """A plain ASCII address: local part of RFC 5322 atoms, a domain of DNS labels with a
+    top-level domain of letters. Deliverability is not checked."""
+    if len(value) > EMAIL_MAX or value.count("@") != 1:
+        return False
+    local, domain = value.split("@")
+    labels = domain.split(".")
+    return (
+        0 < len(local) <= 64
+        and _EMAIL_LOCAL.fullmatch(local) is not None
+        and len(labels) >= 2
+        and all(_EMAIL_LABEL.fullmatch(label) for label in labels)
+        and labels[-1].isalpha()
+        and len(labels[-1]) >= 2
+    )
+
+
+def theme_problems(values: Mapping[str, str]) -> dict[str, list[str]]:
+    """Field → messages for normalised theme values (R19; see ``normalize_theme_values``)."""
+    problems: dict[str, list[str]] = {}
+
+    def add(name: str, message: object) -> None:
+        problems.setdefault(name, []).append(str(message))
+
+    product_name = values["product_name"]
+    if not product_name:
+        add("product_name", _l("Enter the product name."))
+    elif len(product_name) > PRODUCT_NAME_MAX:
+        add("product_name", _l("Use at most %(n)d characters.", n=PRODUCT_NAME_MAX))
+    if _has_control_characters(product_name):
+        add("product_name", _l("Use plain text without line breaks or control characters."))
+
+    for name, message in colour_problems(values["primary_color"], values["accent_color"]).items():
+        add(name, message)
+
+    phone = values["support_phone"]
+    if phone and japanese_phone(phone) is None:
+        add("support_phone", _l("Enter a Japanese phone number, e.g. 03-1234-5678."))
+
+    email = values["support_email"]
+    if email and len(email) > EMAIL_MAX:
+        add("support_email", _l("Use at most %(n)d characters.", n=EMAIL_MAX))
+    elif email and not is_email_address(email):
+        add("support_email", _l("Enter an e-mail address such as support@example.co.jp."))
+
+    footer = values["footer_text"]
+    if len(footer) > FOOTER_TEXT_MAX:
+        add("footer_text", _l("Use at most %(n)d characters.", n=FOOTER_TEXT_MAX))
+    if _has_control_characters(footer):
+        add("footer_text", _l("Use plain text without line breaks or control characters."))
+    return problems
+
+
+def update_theme(
+    theme: Theme,
+    values: Mapping[str, str | None],
+    logo_bytes: bytes | None,
+    remove_logo: bool,
+    max_logo_bytes: int,
+) -> ThemeOutcome:
+    """R19: a reseller edits its brand. Only validated values are stored, never HTML
+    or CSS; colours must give WCAG AA contrast; the logo is a re-encoded PNG or JPEG.
+
+    Everything is checked before anything is assigned, so a refused edit leaves the
+    theme exactly as it was. Flushes; the request commits.
+    """
+    outcome = ThemeOutcome(values=normalize_theme_values(values))
+    for name, messages in theme_problems(outcome.values).items():
+        for message in messages:
+            outcome.add(name, message)
+
+    new_logo: tuple[bytes, str] | None = None
+    if logo_bytes is not None and remove_logo:
+        outcome.add(
+            "logo", str(_l("Either upload a new logo or remove the current one, not both."))
+        )
+    elif logo_bytes is not None:
+        try:
+            new_logo = normalize_logo(logo_bytes, max_logo_bytes)
+        except LogoError as exc:
+            outcome.add("logo", str(exc))
+    if not outcome.ok:
+        return outcome
+
+    phone = outcome.values["support_phone"]
+    if phone:
+        outcome.values["support_phone"] = japanese_phone(phone) or phone
+    email = outcome.values["support_email"]
+    if email:
+        local, domain = email.split("@")
+        outcome.values["support_email"] = f"{local}@{domain.lower()}"
+
+    with audit_action("theme.update"):
+        for name, value in outcome.values.items():
+            setattr(theme, name, value)
+        if new_logo is not None:
+            theme.logo, theme.logo_mime = new_logo
+            outcome.logo_changed = True
+        elif remove_logo and theme.logo is not None:
+            theme.logo, theme.logo_mime = None, None
+            outcome.logo_changed = True
+        if outcome.logo_changed:
+            theme.logo_version = (theme.logo_version or 0) + 1
+        db.session.add(theme)
+        db.session.flush()
+    return outcome

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from pbx_platform.db import db
 from pbx_platform.net import request_host
 from pbx_platform.tenancy import Scope, set_scope
+from tenants.models import StaffKind, StaffRole
+from tenants.views.common import portal_only, staff_required
 from themes import services
+from themes.forms import ThemeForm
 from themes.models import Theme
 
 bp = Blueprint(
@@ -45,11 +64,16 @@ def brand_context() -> dict[str, Any]:
 
 @bp.get("/theme.css")
 def theme_css() -> Response:
+    """The brand as CSS custom properties; values re-checked here, never trusted raw."""
     portal = g.portal
+    if portal.is_console:
+        primary, accent = services.CONSOLE_PRIMARY, services.CONSOLE_ACCENT
+    else:
+        primary, accent = services.stylesheet_colours(portal.primary_color, portal.accent_color)
     css = (
         ":root{"
-        f"--brand-primary:{portal.primary_color};"
-        f"--brand-accent:{portal.accent_color};"
+        f"--brand-primary:{primary};"
+        f"--brand-accent:{accent};"
         "--brand-on-primary:#ffffff;"
         "}\n"
     )
@@ -61,10 +85,13 @@ def theme_css() -> Response:
 
 @bp.get("/theme/logo")
 def logo() -> Response:
-    if g.portal.is_console:
+    portal = g.portal
+    if portal.is_console:
         abort(404)
-    row = db.session.execute(select(Theme.logo, Theme.logo_mime)).first()
-    if row is None or not row.logo:
+    row = db.session.execute(
+        select(Theme.logo, Theme.logo_mime).where(Theme.reseller_id == portal.reseller_id)
+    ).first()
+    if row is None or not row.logo or row.logo_mime not in {"image/png", "image/jpeg"}:
         abort(404)
     response = Response(row.logo, mimetype=row.logo_mime)
     response.cache_control.public = True
@@ -72,6 +99,59 @@ def logo() -> Response:
     return response
 
 
+def _on_portal(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Checked before the login: the console has no such page, not even a login prompt."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        portal_only(is_console=False)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _uploaded_logo(upload: Any, max_bytes: int) -> bytes | None:
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        return None
+    # One byte over the limit is enough for the service to refuse the file.
+    return upload.stream.read(max_bytes + 1)
+
+
 @bp.route("/staff/theme", methods=["GET", "POST"])
+@_on_portal
+@staff_required(StaffKind.RESELLER)
 def edit_theme() -> Any:
-    abort(404)
+    """R19: the reseller's admins edit their own brand (the host says whose)."""
+    if current_user.role != StaffRole.ADMIN:
+        abort(403)
+    portal = g.portal
+    theme = services.editable_theme(portal.reseller_id, portal.reseller_name)
+    form = ThemeForm(data=services.theme_values(theme))
+    status = 200
+    if form.validate_on_submit():
+        max_bytes = current_app.config["LOGO_MAX_BYTES"]
+        outcome = services.update_theme(
+            theme,
+            {name: getattr(form, name).data for name in services.THEME_FIELDS},
+            logo_bytes=_uploaded_logo(form.logo.data, max_bytes),
+            remove_logo=bool(form.remove_logo.data),
+            max_logo_bytes=max_bytes,
+        )
+        if outcome.ok:
+            flash(_l("The branding has been saved."), "success")
+            return redirect(url_for("themes.edit_theme"))
+        for name, value in outcome.values.items():
+            getattr(form, name).data = value
+        for name, messages in outcome.errors.items():
+            getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "themes/edit.html",
+        form=form,
+        contrast={
+            "primary": services.contrast_ratio(services.WHITE, portal.primary_color),
+            "accent": services.contrast_ratio(portal.primary_color, portal.accent_color),
+        },
+    ), status

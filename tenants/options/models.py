@@ -194,8 +194,11 @@ class OutboundSelector(CircleOwned, Timestamped, db.Model):
 class Ivr(CircleOwned, Timestamped, db.Model):
     """R5 settings of one IVR unique.
 
-    ``business_hours``: {"mon": ["09:00", "18:00"] | null, ...}; destinations are
-    {"type": unique|ring_group|conference|ivr|outside|hangup, "id": int, "number": str}.
+    ``business_hours``: {"mon": ["09:00", "18:00"] | null (closed), ...}, Japan time;
+    ``closed_on_holidays``: Japanese public holidays count as closed. Destinations are
+    {"type": "unique"|"conference"|"ivr", "id": <Unique.id>}, {"type": "ring_group",
+    "id": <RingGroup.id>}, {"type": "outside", "number": <E.164>} or {"type": "hangup"};
+    ``digit_map`` maps "0"-"9", "*", "#" to one. ``prompt_wav``: 8 kHz mono 16-bit PCM.
     """
 
     __tablename__ = "ivr"
@@ -205,6 +208,7 @@ class Ivr(CircleOwned, Timestamped, db.Model):
         ForeignKey("unique_entry.id", ondelete="CASCADE"), unique=True
     )
     business_hours: Mapped[dict[str, list[str] | None]] = mapped_column(JSON, default=dict)
+    closed_on_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
     after_hours: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     answer_after_seconds: Mapped[int] = mapped_column(Integer, default=0)
     channels: Mapped[int] = mapped_column(Integer, default=2)

@@ -41,14 +41,16 @@ def _failed(response: Any) -> bool:
     return response.status_code != 302
 
 
+# Shared across the three login forms: an address (or a login ID) has one budget, not
+# one per form.
 login_limits = [
-    limiter.limit(_per_ip, methods=["POST"], scope="login-ip"),
-    limiter.limit(
+    limiter.shared_limit(_per_ip, scope="login-ip", methods=["POST"]),
+    limiter.shared_limit(
         _failures_per_id,
+        scope="login-id",
         key_func=_login_key,
         methods=["POST"],
         deduct_when=_failed,
-        scope="login-id",
     ),
 ]
 
