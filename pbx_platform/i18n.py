@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, session
+from flask import Flask, g, has_request_context, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -15,6 +15,9 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        # A job or the CLI: messages in the platform's default language.
+        return "ja"
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -145,10 +145,13 @@ class ConferenceRoom(CircleOwned, Timestamped, db.Model):
     unique_id: Mapped[int] = mapped_column(
         ForeignKey("unique_entry.id", ondelete="CASCADE"), unique=True
     )
+    # One number routes its incoming calls to one room only.
     phone_number_id: Mapped[int | None] = mapped_column(
-        ForeignKey("circle_phone_number.id", ondelete="SET NULL")
+        ForeignKey("circle_phone_number.id", ondelete="SET NULL"), unique=True
     )
-    pin: Mapped[str | None] = mapped_column(String(8))
+    # R3 パスワード: the 4–8 digits a caller keys in to enter. Kept readable because the
+    # PBX compares it; the column name makes the audit log redact it.
+    entry_password: Mapped[str | None] = mapped_column(String(8))
     broadcast: Mapped[bool] = mapped_column(Boolean, default=False)
 
     unique: Mapped[Unique] = relationship(foreign_keys=[unique_id])
@@ -167,7 +170,9 @@ class ConferenceMember(CircleOwned, db.Model):
     room_id: Mapped[int] = mapped_column(
         ForeignKey("conference_room.id", ondelete="CASCADE"), index=True
     )
-    unique_id: Mapped[int] = mapped_column(ForeignKey("unique_entry.id", ondelete="CASCADE"))
+    unique_id: Mapped[int] = mapped_column(
+        ForeignKey("unique_entry.id", ondelete="CASCADE"), index=True
+    )
 
     room: Mapped[ConferenceRoom] = relationship(back_populates="members")
 
@@ -183,8 +188,9 @@ class OutboundSelector(CircleOwned, Timestamped, db.Model):
     unique_id: Mapped[int] = mapped_column(
         ForeignKey("unique_entry.id", ondelete="CASCADE"), unique=True
     )
+    # One selector per number: a second one would present the same caller number.
     phone_number_id: Mapped[int] = mapped_column(
-        ForeignKey("circle_phone_number.id", ondelete="RESTRICT")
+        ForeignKey("circle_phone_number.id", ondelete="RESTRICT"), unique=True
     )
 
     unique: Mapped[Unique] = relationship()
@@ -221,14 +227,30 @@ class Ivr(CircleOwned, Timestamped, db.Model):
     unique: Mapped[Unique] = relationship()
 
 
-class RecordingUsage(CircleOwned, db.Model):
-    """R6: storage the circle's recordings use, as metered (MB), and the growth limit."""
+class RecordingLimit(CircleOwned, Timestamped, db.Model):
+    """R6: the storage a circle's recordings may grow to; 100 GB until staff raise it."""
 
-    __tablename__ = "recording_usage"
+    __tablename__ = "recording_limit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     circle_id: Mapped[int] = mapped_column(  # type: ignore[assignment]
         ForeignKey("circle.id", ondelete="CASCADE"), unique=True
     )
-    used_mb: Mapped[int] = mapped_column(Integer, default=0)
     limit_gb: Mapped[int] = mapped_column(Integer, default=100)
+
+
+class Recording(CircleOwned, db.Model):
+    """One recorded call (R6), as a PBX node delivered it: 8 kHz mono WAV."""
+
+    __tablename__ = "recording"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unique_id: Mapped[int | None] = mapped_column(
+        ForeignKey("unique_entry.id", ondelete="SET NULL"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    direction: Mapped[str] = mapped_column(String(10), default="in")
+    remote_number: Mapped[str] = mapped_column(String(20), default="")
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    wav: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,195 @@
+"""R4 outbound number selection: selector uniques and the caller number each presents.
+
+A selector is a unique of kind ``outbound_selector`` with its own extension and an
+``OutboundSelector`` row naming one of the circle's numbers: the number the called
+party sees. It is never a terminal: it has no terminal type, and a request to give
+it one is refused (the database's check constraint refuses it as well). Usable while
+the circle holds the outbound selection option. Services flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from pbx_platform.audit import audit_action
+from pbx_platform.db import db
+from tenants.labels import national
+from tenants.models import Circle, CirclePhoneNumber, Unique, UniqueKind
+from tenants.options.conference import (
+    Outcome,
+    check_extension,
+    check_name,
+    circle_number,
+    new_virtual_unique,
+    normalized,
+    require_option,
+)
+from tenants.options.models import OptionKind, OutboundSelector
+
+# The fields that would make a unique a terminal (R4: a selector cannot be one).
+TERMINAL_FIELDS = ("terminal_type", "carrier")
+
+
+@dataclass
+class SelectorEntry:
+    """A selector unique and its row (None until the first save of a selector unique
+    that was made without one)."""
+
+    unique: Unique
+    selector: OutboundSelector | None
+
+    @property
+    def id(self) -> int:
+        return self.unique.id
+
+    @property
+    def phone_number(self) -> CirclePhoneNumber | None:
+        return self.selector.phone_number if self.selector else None
+
+
+@dataclass
+class SelectorInput:
+    """A selector form as typed. ``terminal`` holds whatever was sent for the terminal
+    fields: a selector form has none, so anything there is a forged request."""
+
+    name: str = ""
+    extension: str = ""
+    phone_number_id: str = ""
+    terminal: str = ""
+
+    @classmethod
+    def terminal_request(cls, form: Mapping[str, str]) -> str:
+        return "".join(form.get(name, "") for name in TERMINAL_FIELDS)
+
+
+def _selector_query() -> Any:
+    return (
+        select(Unique, OutboundSelector)
+        .outerjoin(OutboundSelector, OutboundSelector.unique_id == Unique.id)
+        .where(Unique.kind == UniqueKind.OUTBOUND_SELECTOR)
+        .options(selectinload(OutboundSelector.phone_number))
+    )
+
+
+def selectors(circle: Circle) -> list[SelectorEntry]:
+    rows = db.session.execute(
+        _selector_query().where(Unique.circle_id == circle.id).order_by(Unique.extension, Unique.id)
+    ).all()
+    return [SelectorEntry(unique, selector) for unique, selector in rows]
+
+
+def find_selector(circle: Circle, unique_id: int) -> SelectorEntry | None:
+    """The circle's selector by its unique's id; another circle's is not found."""
+    row = db.session.execute(
+        _selector_query().where(Unique.circle_id == circle.id, Unique.id == unique_id)
+    ).first()
+    return SelectorEntry(row[0], row[1]) if row else None
+
+
+def selector_values(entry: SelectorEntry | None) -> dict[str, Any]:
+    """The saved state of a selector as its form shows it (R18 cancel returns to this)."""
+    if entry is None:
+        return {"name": "", "extension": "", "phone_number_id": ""}
+    number = entry.phone_number
+    return {
+        "name": entry.unique.display_name,
+        "extension": entry.unique.extension or "",
+        "phone_number_id": str(number.id) if number else "",
+    }
+
+
+def _check_caller_number(
+    outcome: Outcome, circle: Circle, raw: str, entry: SelectorEntry | None
+) -> CirclePhoneNumber | None:
+    text = normalized(raw)
+    outcome.values["phone_number_id"] = text
+    if not text:
+        outcome.add("phone_number_id", _l("Choose the number the called party sees."))
+        return None
+    number = circle_number(circle, text)
+    if number is None:
+        outcome.add("phone_number_id", _l("Choose one of this circle's numbers."))
+        return None
+    other = db.session.execute(
+        select(Unique.display_name)
+        .join(OutboundSelector, OutboundSelector.unique_id == Unique.id)
+        .where(
+            OutboundSelector.circle_id == circle.id,
+            OutboundSelector.phone_number_id == number.id,
+            Unique.id != (entry.id if entry else 0),
+        )
+    ).scalar()
+    if other is not None:
+        outcome.add(
+            "phone_number_id",
+            _l(
+                "The selector %(name)s already presents %(number)s: one selector per number "
+                "is enough.",
+                name=other,
+                number=national(number.e164),
+            ),
+        )
+    return number
+
+
+def save_selector(
+    circle: Circle, entry: SelectorEntry | None, data: SelectorInput, today: date
+) -> Outcome:
+    """R4: create (``entry`` None) or change a selector: name, extension (R13 range, free
+    in the circle) and the caller number (required, one of the circle's numbers, one
+    selector per number). A request to make it a terminal is refused.
+
+    Everything is checked before anything is assigned. Raises ``OptionNotContracted``
+    when the circle does not hold R4.
+    """
+    require_option(circle, OptionKind.OUTBOUND_SELECTION, today)
+    outcome = Outcome(values=selector_values(entry))
+    if data.terminal.strip():
+        outcome.add(
+            "terminal", _l("An outbound number selector cannot be registered as a terminal.")
+        )
+    name = check_name(outcome, data.name)
+    extension = check_extension(outcome, circle, data.extension, entry.id if entry else None)
+    number = _check_caller_number(outcome, circle, data.phone_number_id, entry)
+    if not outcome.ok or number is None:
+        return outcome
+
+    with audit_action("outbound_selector.create" if entry is None else "outbound_selector.update"):
+        if entry is None:
+            unique = new_virtual_unique(circle, UniqueKind.OUTBOUND_SELECTOR, name, extension)
+            entry = SelectorEntry(unique, None)
+        unique = entry.unique
+        unique.display_name, unique.extension = name, extension
+        unique.terminal_type, unique.carrier = None, None
+        selector = entry.selector
+        if selector is None:
+            selector = OutboundSelector(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                circle_id=circle.id,
+                unique_id=unique.id,
+                phone_number_id=number.id,
+            )
+            db.session.add(selector)
+            entry.selector = selector
+        selector.phone_number = number
+        db.session.flush()
+    outcome.unique = unique
+    return outcome
+
+
+def delete_selector(circle: Circle, entry: SelectorEntry, today: date) -> None:
+    """Remove the selector and its unique (its extension becomes free)."""
+    require_option(circle, OptionKind.OUTBOUND_SELECTION, today)
+    with audit_action("outbound_selector.delete"):
+        if entry.selector is not None:
+            db.session.delete(entry.selector)
+        db.session.delete(entry.unique)
+        db.session.flush()

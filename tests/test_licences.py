@@ -1,0 +1,98 @@
+"""R7 monitoring and R8 whispering ticks, within the licences bought."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenants.options.models import OptionKind
+from tests.factories import PASSWORD
+from tests.option_helpers import give_option, uniques_of
+
+
+@pytest.fixture
+def client(world, browser):
+    c = browser(world.a.host)
+    assert c.login_circle(world.a.circle_login, PASSWORD).status_code == 302
+    return c
+
+
+def test_ticks_within_licences_are_saved(app, world, client):
+    give_option(app, world.a, OptionKind.MONITORING, quantity=1)
+    give_option(app, world.a, OptionKind.WHISPERING, quantity=1)
+    phone = uniques_of(app, world.a)["受付"].id
+    response = client.post("/portal/licences", {"monitoring": str(phone), "whispering": str(phone)})
+    assert response.status_code == 302
+    saved = uniques_of(app, world.a)["受付"]
+    assert saved.monitoring and saved.whispering
+
+
+def test_more_ticks_than_licences_are_refused(app, world, client):
+    give_option(app, world.a, OptionKind.MONITORING, quantity=1)
+    uniques = uniques_of(app, world.a)
+    response = client.post(
+        "/portal/licences", {"monitoring": [str(uniques["受付"].id), str(uniques["携帯"].id)]}
+    )
+    assert response.status_code == 422
+    assert "licences" in response.get_data(as_text=True) or "ライセンス" in response.get_data(
+        as_text=True
+    )
+    assert not any(u.monitoring for u in uniques_of(app, world.a).values())
+
+
+def test_whispering_refused_for_au_naming_the_unique(app, world, client):
+    give_option(app, world.a, OptionKind.WHISPERING, quantity=5)
+    au_phone = uniques_of(app, world.a)["携帯"]  # a mobile on au in the factory
+    response = client.post("/portal/licences", {"whispering": str(au_phone.id)})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "202" in text and "携帯" in text
+    assert uniques_of(app, world.a)["携帯"].whispering is False
+
+
+def test_whispering_refused_for_phs(app, world, client):
+    from pbx_platform.db import db
+    from pbx_platform.tenancy import use_scope
+    from tenants.models import Circle, TerminalType
+    from tenants.services import provisioning
+
+    give_option(app, world.a, OptionKind.WHISPERING, quantity=5)
+    with app.app_context(), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        phs = provisioning.create_unique(
+            circle, extension="250", display_name="倉庫PHS", terminal_type=TerminalType.PHS
+        ).id
+        db.session.commit()
+    response = client.post("/portal/licences", {"whispering": str(phs)})
+    assert response.status_code == 422
+    assert "倉庫PHS" in response.get_data(as_text=True)
+
+
+def test_conference_rooms_and_foreign_ids_are_refused(app, world, client):
+    give_option(app, world.a, OptionKind.MONITORING, quantity=5)
+    uniques = uniques_of(app, world.a)
+    foreign = uniques_of(app, world.b)["受付"].id
+    assert (
+        client.post("/portal/licences", {"monitoring": str(uniques["会議室"].id)}).status_code
+        == 422
+    )
+    assert client.post("/portal/licences", {"monitoring": str(foreign)}).status_code == 422
+    assert uniques_of(app, world.b)["受付"].monitoring is False
+
+
+def test_not_contracted_says_so(world, client):
+    page = client.get("/portal/licences").get_data(as_text=True)
+    assert "/portal/options" in page
+
+
+def test_staff_tree_and_isolation(app, world, browser):
+    give_option(app, world.a, OptionKind.MONITORING, quantity=1)
+    staff = browser(world.a.host)
+    staff.login_staff(world.a.staff["admin"], PASSWORD)
+    phone = uniques_of(app, world.a)["受付"].id
+    assert (
+        staff.post(
+            f"/staff/circles/{world.a.circle_id}/licences", {"monitoring": str(phone)}
+        ).status_code
+        == 302
+    )
+    assert staff.get(f"/staff/circles/{world.b.circle_id}/licences").status_code == 404

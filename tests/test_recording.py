@@ -1,0 +1,166 @@
+"""R6: recording settings, storage, refusal ticks, downloads and the 100 GB limit."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from pbx_platform.db import db
+from pbx_platform.tenancy import use_scope
+from tenants.models import Circle
+from tenants.options import recording
+from tenants.options.models import OptionKind, Recording
+from tests.factories import PASSWORD
+from tests.option_helpers import give_option, uniques_of
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def add_recording(app, tenant, started_at, size=1000, circle_id=None):
+    with app.app_context(), use_scope(tenant.scope):
+        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+        found = recording.store(circle, started_at=started_at, wav=b"RIFF" + b"\0" * (size - 4))
+        db.session.commit()
+        return found.id
+
+
+@pytest.fixture
+def client(clock, world, browser):
+    c = browser(world.a.host)
+    assert c.login_circle(world.a.circle_login, PASSWORD).status_code == 302
+    return c
+
+
+def test_not_contracted_page_offers_to_buy(world, client):
+    page = client.get("/portal/recording").get_data(as_text=True)
+    assert "not contracted" in page or "契約されていません" in page
+    assert "/portal/options" in page
+
+
+def test_usage_shows_megabytes_and_started_blocks(app, world, client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    add_recording(app, world.a, NOW, size=1_500_000)
+    page = client.get("/portal/recording").get_data(as_text=True)
+    assert "1.5 MB" in page
+    assert "1 started" in page or "1 " in page
+
+
+def test_started_blocks_count_every_started_gigabyte():
+    assert recording.Usage(0, 100).started_blocks == 0
+    assert recording.Usage(1, 100).started_blocks == 1
+    assert recording.Usage(1_000_000_000, 100).started_blocks == 1
+    assert recording.Usage(1_000_000_001, 100).started_blocks == 2
+
+
+def test_refusal_ticks_are_saved_and_cancel_restores(app, world, client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    uniques = uniques_of(app, world.a)
+    target = uniques["受付"].id
+    assert client.post("/portal/recording", {"refuse": str(target)}).status_code == 302
+    assert uniques_of(app, world.a)["受付"].recording_refused is True
+    assert uniques_of(app, world.a)["携帯"].recording_refused is False
+    # Unticking everything clears it.
+    client.post("/portal/recording", {})
+    assert uniques_of(app, world.a)["受付"].recording_refused is False
+
+
+def test_foreign_unique_ids_are_refused(app, world, client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    foreign = uniques_of(app, world.b, circle_id=world.b.circle_id)["受付"].id
+    response = client.post("/portal/recording", {"refuse": str(foreign)})
+    assert response.status_code == 422
+    assert uniques_of(app, world.b)["受付"].recording_refused is False
+    assert client.post("/portal/recording", {"refuse": "abc"}).status_code == 400
+
+
+def test_archive_download_by_day_range(app, world, client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    add_recording(app, world.a, datetime(2026, 11, 18, 1, 0, tzinfo=UTC))
+    add_recording(app, world.a, datetime(2026, 11, 19, 16, 0, tzinfo=UTC))  # 20 Nov JST
+    response = client.get("/portal/recording/archive?from=2026-11-18&to=2026-11-19")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
+    assert len(names) == 1 and names[0].startswith("20261118-")
+    assert client.get("/portal/recording/archive?from=2026-11-20&to=2026-11-01").status_code == 422
+    assert client.get("/portal/recording/archive?from=x&to=y").status_code == 422
+    assert client.get("/portal/recording/archive?from=2026-01-01&to=2026-11-20").status_code == 422
+
+
+def test_downloads_refused_once_recording_has_ended(app, world, browser):
+    give_option(app, world.a, OptionKind.CALL_RECORDING, ends_on=date(2026, 11, 30))
+    with time_machine.travel(NOW, tick=False):
+        rec = add_recording(app, world.a, NOW)
+        c = browser(world.a.host)
+        c.login_circle(world.a.circle_login, PASSWORD)
+        # Pending cancellation: still usable until its end date.
+        assert c.get(f"/portal/recording/{rec}.wav").status_code == 200
+    with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):
+        c = browser(world.a.host)
+        c.login_circle(world.a.circle_login, PASSWORD)
+        response = c.get(f"/portal/recording/{rec}.wav")
+        assert response.status_code == 403
+        assert "no longer be downloaded" in response.get_data(
+            as_text=True
+        ) or "ダウンロード" in response.get_data(as_text=True)
+        assert c.get("/portal/recording/archive?from=2026-11-01&to=2026-11-30").status_code == 403
+
+
+def test_a_recording_of_another_circle_is_404(app, world, client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    give_option(app, world.a, OptionKind.CALL_RECORDING, circle_id=world.a.other_circle_id)
+    other = add_recording(app, world.a, NOW, circle_id=world.a.other_circle_id)
+    assert client.get(f"/portal/recording/{other}.wav").status_code == 404
+
+
+def test_growth_past_the_limit_is_blocked_until_staff_raise_it(app, world, clock, browser):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    staff = browser(world.a.host)
+    staff.login_staff(world.a.staff["admin"], PASSWORD)
+    base = f"/staff/circles/{world.a.circle_id}"
+    assert staff.post(f"{base}/recording/limit", {"limit_gb": "1"}).status_code == 302
+    # Storage as metered: a row that accounts for almost 1 GB without holding it here.
+    with app.app_context(), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        db.session.add(
+            Recording(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                circle_id=circle.id,
+                started_at=NOW,
+                size_bytes=999_999_000,
+                wav=b"RIFF",
+            )
+        )
+        db.session.commit()
+    with pytest.raises(recording.RecordingError):
+        add_recording(app, world.a, NOW, size=2_000)
+    page = staff.get(f"{base}/recording").get_data(as_text=True)
+    assert "limit" in page
+    assert staff.post(f"{base}/recording/limit", {"limit_gb": "abc"}).status_code == 422
+    assert staff.post(f"{base}/recording/limit", {"limit_gb": "2"}).status_code == 302
+    add_recording(app, world.a, NOW, size=2_000)
+
+
+def test_circle_cannot_raise_its_own_limit(app, world, client):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    assert client.post("/portal/recording/limit", {"limit_gb": "500"}).status_code == 403
+
+
+def test_support_staff_read_only(app, world, clock, browser):
+    give_option(app, world.a, OptionKind.CALL_RECORDING)
+    support = browser(world.a.host)
+    support.login_staff(world.a.staff["support"], PASSWORD)
+    base = f"/staff/circles/{world.a.circle_id}"
+    assert support.get(f"{base}/recording").status_code == 200
+    assert support.post(f"{base}/recording", {}).status_code == 403
