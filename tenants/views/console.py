@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from pbx_platform.tenancy import platform_bypass
 from tenants.models import StaffKind
-from tenants.services import directory
+from tenants.services import directory, oem
 from tenants.services import resellers as reseller_service
 from tenants.views.common import portal_only, staff_required
+from tenants.views.forms_util import validate_csrf_or_400
 
 bp = Blueprint("console", __name__)
 platform_staff = staff_required(StaffKind.PLATFORM)
@@ -54,3 +66,66 @@ def audit() -> Any:
     with platform_bypass("console.audit"):
         audit_page = directory.audit_page(page)
     return render_template("tenants/audit.html", audit=audit_page)
+
+
+@bp.get("/console/accounts")
+@platform_staff
+def accounts() -> Any:
+    """Every customer account, with its seller and its OEM server option (R1)."""
+    portal_only(is_console=True)
+    return render_template("tenants/console_accounts.html", rows=oem.accounts_for_console())
+
+
+@bp.route("/console/accounts/<int:account_id>/oem", methods=["GET", "POST"])
+@platform_staff
+def oem_server(account_id: int) -> Any:
+    """Grant the OEM server option: the account becomes a reseller (R1)."""
+    portal_only(is_console=True)
+    account = oem.account_for_console(account_id)
+    if account is None:
+        abort(404)
+    errors: list[str] = []
+    granted = None
+    if request.method == "POST":
+        validate_csrf_or_400()
+        try:
+            granted = oem.grant(
+                account,
+                slug=request.form.get("slug", "")[:100],
+                name=request.form.get("name", "")[:200],
+                admin_email=request.form.get("admin_email", "")[:300],
+                base_domain=current_app.config["BASE_DOMAIN"],
+            )
+        except oem.OemError as exc:
+            errors.append(str(exc))
+    status = 422 if errors else 200
+    return render_template(
+        "tenants/console_oem.html",
+        account=account,
+        errors=errors,
+        granted=granted,
+        form=request.form,
+    ), status
+
+
+@bp.post("/console/accounts/<int:account_id>/oem/end")
+@platform_staff
+def end_oem_server(account_id: int) -> Any:
+    portal_only(is_console=True)
+    account = oem.account_for_console(account_id)
+    if account is None:
+        abort(404)
+    validate_csrf_or_400()
+    try:
+        option = oem.end(account)
+    except oem.OemError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.accounts"))
+    flash(
+        _l(
+            "The OEM server option ends on %(date)s.",
+            date=option.ends_on.isoformat() if option.ends_on else "",
+        ),
+        "success",
+    )
+    return redirect(url_for("console.accounts"))
