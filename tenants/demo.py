@@ -5,11 +5,16 @@ Idempotent: a reseller that exists already is left as it is.
 
 from __future__ import annotations
 
-from datetime import date
+import io
+import math
+import struct
+import wave
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from invoices.models import PriceBookEntry
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import (
@@ -25,6 +30,8 @@ from tenants.models import (
     TerminalType,
     UniqueKind,
 )
+from tenants.options import recording
+from tenants.options.models import CircleOption, OptionKind
 from tenants.services import provisioning as p
 from tenants.services.resellers import corporate_number_check_digit
 
@@ -97,6 +104,43 @@ TERMINALS = [
 
 POLICIES = [PasswordPolicy.NONE, PasswordPolicy.WARN, PasswordPolicy.FORCE]
 
+# Monthly retail prices, tax-exclusive yen, per unit (R21: each reseller sets its own).
+PRICE_BOOK = {
+    OptionKind.CONFERENCE_ROOM: 3000,
+    OptionKind.OUTBOUND_SELECTION: 1000,
+    OptionKind.IVR: 5000,
+    OptionKind.CALL_RECORDING: 2000,
+    OptionKind.MONITORING: 500,
+    OptionKind.WHISPERING: 500,
+    OptionKind.INVOICE_MAILING: 200,
+    OptionKind.OEM_SERVER: 30000,
+}
+
+DEMO_OPTIONS = [
+    (OptionKind.CALL_RECORDING, 1),
+    (OptionKind.MONITORING, 2),
+    (OptionKind.WHISPERING, 1),
+    (OptionKind.IVR, 1),
+    (OptionKind.CONFERENCE_ROOM, 1),
+    (OptionKind.OUTBOUND_SELECTION, 1),
+]
+
+
+def _tone(seconds: float = 1.5, frequency: int = 440) -> bytes:
+    """A short 8 kHz mono 16-bit WAV, standing in for a recorded call in the demo."""
+    rate = 8000
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * frequency * n / rate)))
+        for n in range(int(rate * seconds))
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return buffer.getvalue()
+
 
 def load(base_domain: str, console_host: str) -> list[str]:
     """Create what is missing; return the slugs created."""
@@ -130,6 +174,12 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
         )
     with use_scope(Scope(reseller.id)):
         p.create_theme(reseller, **spec["theme"])
+        for kind, price in PRICE_BOOK.items():
+            db.session.add(
+                PriceBookEntry(
+                    reseller_id=reseller.id, option_kind=kind.value, monthly_price_yen=price
+                )
+            )
         prefix = spec["prefix"]
         if spec.get("is_platform"):
             p.create_staff(
@@ -181,6 +231,8 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                     phone_numbers=(f"03-5555-{number:04d}", f"050-3333-{number:04d}"),
                 )
                 _load_uniques(circle)
+                if a == 1 and c == 1:
+                    _load_options(circle)
 
 
 def _load_uniques(circle: Circle) -> None:
@@ -224,3 +276,28 @@ def _load_uniques(circle: Circle) -> None:
         )
     db.session.add(group)
     db.session.flush()
+
+
+def _load_options(circle: Circle) -> None:
+    """A circle that holds every option, with a few recordings to download."""
+    for kind, quantity in DEMO_OPTIONS:
+        db.session.add(
+            CircleOption(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                circle_id=circle.id,
+                kind=kind,
+                quantity=quantity,
+                starts_on=date(2026, 4, 1),
+            )
+        )
+    db.session.flush()
+    now = datetime.now(UTC)
+    for days_ago in (0, 1, 3):
+        recording.store(
+            circle,
+            started_at=now - timedelta(days=days_ago, hours=2),
+            wav=_tone(),
+            duration_seconds=2,
+            remote_number="+81355550000",
+        )
