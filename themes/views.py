@@ -24,6 +24,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from pbx_platform.db import db
+from pbx_platform.extensions import login_manager
 from pbx_platform.net import request_host
 from pbx_platform.tenancy import Scope, set_scope
 from tenants.models import StaffKind, StaffRole
@@ -50,6 +51,10 @@ def resolve_portal() -> None:
         return
     match = services.match_host(request_host())
     if match is None:
+        # No tenant, so no login to load: a login cookie sent to a host we do not
+        # serve (a removed custom domain, a forged Host header) must not make the
+        # 404 page look a principal up outside any scope.
+        g._login_user = login_manager.anonymous_user()
         abort(404)
     g._scope_token = set_scope(Scope(reseller_id=match.reseller_id))
     portal = services.load_portal(match)
@@ -71,11 +76,7 @@ def theme_css() -> Response:
     else:
         primary, accent = services.stylesheet_colours(portal.primary_color, portal.accent_color)
     css = (
-        ":root{"
-        f"--brand-primary:{primary};"
-        f"--brand-accent:{accent};"
-        "--brand-on-primary:#ffffff;"
-        "}\n"
+        f":root{{--brand-primary:{primary};--brand-accent:{accent};--brand-on-primary:#ffffff;}}\n"
     )
     response = Response(css, mimetype="text/css")
     response.cache_control.public = True
