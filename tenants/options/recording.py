@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
-from tenants.models import Circle, Unique
+from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import services
 from tenants.options.dates import TOKYO
 from tenants.options.models import OptionKind, Recording, RecordingLimit
@@ -82,8 +82,11 @@ def downloads_allowed(circle: Circle, today: date) -> bool:
 
 
 def phone_uniques(circle: Circle) -> Sequence[Unique]:
+    """The terminals whose calls are recorded (rooms and IVRs record through them)."""
     return db.session.scalars(
-        select(Unique).where(Unique.circle_id == circle.id).order_by(Unique.extension, Unique.id)
+        select(Unique)
+        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
+        .order_by(Unique.extension, Unique.id)
     ).all()
 
 
