@@ -37,10 +37,6 @@ def register_principal(kind: str, loader: Callable[[int], Any]) -> None:
     _loaders[kind] = loader
 
 
-def principal_session_id(kind: str, id_: int, version: int) -> str:
-    return f"{kind}:{id_}:{version}"
-
-
 @login_manager.user_loader
 def _load_principal(session_id: str) -> Any:
     try:
@@ -82,8 +78,10 @@ def end_session() -> None:
 
 
 def set_login_view(resolver: Callable[[], str | None]) -> None:
-    """The contexts tell which login page fits the current host."""
-    _login_endpoints.append(resolver)
+    """The contexts tell which login page fits the current host (idempotent: the
+    factory may build several apps in one process)."""
+    if resolver not in _login_endpoints:
+        _login_endpoints.append(resolver)
 
 
 @login_manager.unauthorized_handler

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length
 
-from pbx_platform.passwords import LOGIN_ID_MAX_LENGTH, MAX_PASSWORD_LENGTH
+from pbx_platform.passwords import LOGIN_ID_MAX_LENGTH, MAX_PASSWORD_LENGTH, normalize_login_id
 from tenants.models import PasswordPolicy
 
 
 class CircleLoginForm(FlaskForm):
+    # Full-width input is normalised (NFKC) before it is checked, and shown back so.
     login_id = StringField(
-        _l("Login ID"), validators=[DataRequired(), Length(max=LOGIN_ID_MAX_LENGTH)]
+        _l("Login ID"),
+        filters=[normalize_login_id],
+        validators=[DataRequired(), Length(max=LOGIN_ID_MAX_LENGTH)],
     )
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
@@ -44,8 +47,12 @@ class ChangePasswordForm(FlaskForm):
 
 
 class LoginIdForm(FlaskForm):
+    """R14; full-width input is normalised (NFKC) before it is checked, and shown back so."""
+
     login_id = StringField(
-        _l("New login ID"), validators=[DataRequired(), Length(max=LOGIN_ID_MAX_LENGTH)]
+        _l("New login ID"),
+        filters=[normalize_login_id],
+        validators=[DataRequired(), Length(max=LOGIN_ID_MAX_LENGTH)],
     )
 
 
@@ -61,7 +68,7 @@ class PasswordPolicyForm(FlaskForm):
 
     policy = RadioField(
         _l("Forced password change"),
-        choices=[(p.value, label) for p, label in POLICY_LABELS.items()],
+        choices=[SelectChoice(p.value, label) for p, label in POLICY_LABELS.items()],
         validators=[DataRequired()],
     )
 

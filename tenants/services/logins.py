@@ -35,6 +35,12 @@ class Outcome:
         self.errors.setdefault(name, []).append(message)
 
 
+def _storable(key: str) -> bool:
+    """A NUL can be in no stored login (PostgreSQL refuses it in a query): such input is
+    an unknown login, not a database error."""
+    return "\x00" not in key
+
+
 def authenticate_circle(login_id: str, password: str) -> Circle | None:
     """A circle of the current portal's reseller whose password matches.
 
@@ -42,7 +48,9 @@ def authenticate_circle(login_id: str, password: str) -> Circle | None:
     circle is unknown here (R20). Unknown IDs still cost one hash verification.
     """
     key = normalize_login_id(login_id).lower()
-    circle = db.session.scalars(select(Circle).where(Circle.login_id_key == key)).first()
+    circle = None
+    if _storable(key):
+        circle = db.session.scalars(select(Circle).where(Circle.login_id_key == key)).first()
     if not verify_password(circle.password_hash if circle else None, password) or circle is None:
         return None
     if needs_rehash(circle.password_hash):
@@ -59,7 +67,7 @@ def authenticate_staff(email: str, password: str, *, console: bool) -> Staff | N
         query = query.where(Staff.kind == StaffKind.PLATFORM)
     else:
         query = query.where(Staff.kind != StaffKind.PLATFORM)
-    staff = db.session.scalars(query).first()
+    staff = db.session.scalars(query).first() if _storable(key) else None
     if not verify_password(staff.password_hash if staff else None, password) or staff is None:
         return None
     if needs_rehash(staff.password_hash):

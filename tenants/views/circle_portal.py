@@ -14,7 +14,7 @@ from pbx_platform.db import db
 from tenants.forms import ChangePasswordForm, EmptyForm, LoginIdForm
 from tenants.models import PasswordPolicy, Unique
 from tenants.services import logins
-from tenants.views.common import circle_required, get_or_404, portal_only
+from tenants.views.common import circle_required, portal_only
 
 bp = Blueprint("circle_portal", __name__, url_prefix="/portal")
 
@@ -89,10 +89,3 @@ def change_login_id() -> Any:
             return redirect(url_for("circle_portal.home"))
         form.login_id.errors = [*form.login_id.errors, *outcome.errors["login_id"]]
     return render_template("tenants/change_login_id.html", form=form)
-
-
-@bp.get("/uniques/<int:unique_id>")
-@circle_required
-def unique_detail(unique_id: int) -> Any:
-    unique = get_or_404(Unique, unique_id)
-    return render_template("tenants/unique_detail.html", unique=unique)
