@@ -111,7 +111,8 @@ def decode_wav(data: bytes) -> Pcm:
             width = reader.getsampwidth()
             rate = reader.getframerate()
             raw = reader.readframes(reader.getnframes())
-    except (wave.Error, EOFError, struct.error, ValueError, OverflowError) as exc:
+    # ``wave`` raises Error, EOFError, RuntimeError, struct.error... on malformed input.
+    except Exception as exc:
         raise AudioError(
             _l("The WAV file is damaged or not PCM (8, 16, 24 or 32-bit) audio.")
         ) from exc
@@ -136,8 +137,10 @@ def decode_mp3(data: bytes) -> Pcm:
     decoder = mp3_decoder()
     if decoder is None:
         raise AudioError(
-            _l("MP3 files cannot be converted on this server (no decoder is installed). "
-               "Upload a WAV file instead.")
+            _l(
+                "MP3 files cannot be converted on this server (no decoder is installed). "
+                "Upload a WAV file instead."
+            )
         )
     command = [
         decoder, "-hide_banner", "-loglevel", "error",

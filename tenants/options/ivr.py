@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -141,20 +141,20 @@ class Targets:
 
     def choices(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """(group label, [(form value, label)]) for the destination menus."""
-        def entry(kind: DestinationType, key: int, target: Any) -> tuple[str, str]:
-            return f"{kind.value}:{key}", self.label({"type": kind.value, "id": key})
+
+        def entries(kind: DestinationType, ids: Iterable[int]) -> list[tuple[str, str]]:
+            return [(f"{kind.value}:{i}", self.label({"type": kind.value, "id": i})) for i in ids]
 
         return [
-            (str(_l("Extensions")), [entry(DestinationType.UNIQUE, k, v)
-                                     for k, v in self.phones.items()]),
-            (str(_l("Ring groups")), [entry(DestinationType.RING_GROUP, k, v)
-                                      for k, v in self.ring_groups.items()]),
-            (str(_l("Conference rooms")), [entry(DestinationType.CONFERENCE, k, v)
-                                           for k, v in self.conferences.items()]),
-            (str(_l("IVRs")), [entry(DestinationType.IVR, k, v) for k, v in self.ivrs.items()]),
-            (str(_l("Other")), [("outside", str(_l("Outside number (enter it)"))),
-                                ("hangup", str(_l("Hang up")))]),
-        ]  # fmt: skip
+            (str(_l("Extensions")), entries(DestinationType.UNIQUE, self.phones)),
+            (str(_l("Ring groups")), entries(DestinationType.RING_GROUP, self.ring_groups)),
+            (str(_l("Conference rooms")), entries(DestinationType.CONFERENCE, self.conferences)),
+            (str(_l("IVRs")), entries(DestinationType.IVR, self.ivrs)),
+            (
+                str(_l("Other")),
+                [("outside", str(_l("Outside number (enter it)"))), ("hangup", str(_l("Hang up")))],
+            ),
+        ]
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -340,6 +340,7 @@ def parse_destination(
 ) -> dict[str, Any] | None:
     """A menu choice ("unique:12", "ring_group:3", "outside", "hangup", "" for none) → a
     destination. Ids must be in ``known`` (the circle's own); anything else is refused."""
+
     def refuse(message: Any) -> IvrError:
         return IvrError({"destination": message})
 
@@ -393,7 +394,9 @@ def extension_problem(circle: Circle, extension: str, *, exclude_unique_id: int 
             Unique.id != (exclude_unique_id or 0),
         )
     ) or db.session.scalar(
-        select(RingGroup.id).where(RingGroup.circle_id == circle.id, RingGroup.extension == extension)
+        select(RingGroup.id).where(
+            RingGroup.circle_id == circle.id, RingGroup.extension == extension
+        )
     )
     if taken:
         return _l("Extension %(ext)s is already in use in this circle.", ext=extension)
@@ -405,6 +408,8 @@ def name_problem(name: str) -> Any:
         return _l("Enter a name.")
     if len(name) > 80:
         return _l("The name is longer than %(n)d characters.", n=80)
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        return _l("The name cannot contain control characters.")
     return None
 
 
