@@ -1,0 +1,190 @@
+"""R3 conference rooms and R4 outbound number selection: the circle's settings pages.
+
+Routes on the shared circle blueprint, so each page exists in both trees (the circle
+login at ``/portal``, staff at ``/staff/circles/<id>``). Another circle's room or
+selector is not found (404); without the option (or after its end date) the pages
+say so and offer to buy it, and changes are refused (403). Each form saves with
+"save changes"; "cancel" reloads the saved state (R18).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from tenants.options import conference, outbound, services
+from tenants.options.dates import tokyo_today
+from tenants.options.models import LINES_PER_CONFERENCE_BLOCK, OptionKind
+from tenants.views.circle_admin import bp, menu_item
+from tenants.views.forms_util import validate_csrf_or_400
+
+menu_item("conference_rooms", _l("Conference rooms"))
+menu_item("outbound_selectors", _l("Outbound number selection"))
+
+
+def _holding(kind: OptionKind) -> services.Holding:
+    return services.holding(g.circle, kind, tokyo_today())
+
+
+def _not_contracted(template: str, holding: services.Holding, **context: Any) -> Any:
+    """The option's pages without the option: say so, link to buying it; refuse changes."""
+    status = 403 if request.method == "POST" else 200
+    return render_template(template, holding=holding, **context), status
+
+
+# -- R3 conference rooms ---------------------------------------------------------------------
+
+ROOMS_TEMPLATE = "tenants/circle/conference_rooms.html"
+
+
+@bp.get("/conference-rooms")
+def conference_rooms() -> Any:
+    holding = _holding(OptionKind.CONFERENCE_ROOM)
+    return render_template(
+        ROOMS_TEMPLATE,
+        holding=holding,
+        rooms=conference.rooms(g.circle),
+        lines_per_block=LINES_PER_CONFERENCE_BLOCK,
+    )
+
+
+@bp.route("/conference-rooms/new", methods=["GET", "POST"])
+def conference_room_new() -> Any:
+    return _room_form(None)
+
+
+@bp.route("/conference-rooms/<int:room_id>", methods=["GET", "POST"])
+def conference_room_edit(room_id: int) -> Any:
+    entry = conference.find_room(g.circle, room_id)
+    if entry is None:
+        abort(404)
+    return _room_form(entry)
+
+
+def _room_input() -> conference.RoomInput:
+    form = request.form
+    return conference.RoomInput(
+        name=form.get("name", ""),
+        extension=form.get("extension", ""),
+        phone_number_id=form.get("phone_number_id", ""),
+        new_pin=form.get("new_pin", ""),
+        clear_pin=form.get("clear_pin", ""),
+        broadcast=form.get("broadcast", ""),
+        member_ids=form.getlist("members"),
+    )
+
+
+def _room_form(entry: conference.RoomEntry | None) -> Any:
+    holding = _holding(OptionKind.CONFERENCE_ROOM)
+    if not holding.held:
+        return _not_contracted(ROOMS_TEMPLATE, holding, rooms=conference.rooms(g.circle))
+    values, errors, status = conference.room_values(entry), {}, 200
+    if request.method == "POST":
+        validate_csrf_or_400()
+        outcome = conference.save_room(g.circle, entry, _room_input(), tokyo_today())
+        if outcome.ok and outcome.unique is not None:
+            flash(_l("The conference room has been saved."), "success")
+            return redirect(url_for(".conference_room_edit", room_id=outcome.unique.id))
+        values, errors, status = outcome.values, outcome.errors, 422
+    return render_template(
+        "tenants/circle/conference_room.html",
+        entry=entry,
+        values=values,
+        errors=errors,
+        holding=holding,
+        numbers=conference.circle_numbers(g.circle),
+        candidates=conference.member_candidates(g.circle),
+        extension_hint=conference.extension_hint(g.circle),
+        pin_min=conference.PIN_MIN,
+        pin_max=conference.PIN_MAX,
+        name_max=conference.NAME_MAX,
+    ), status
+
+
+@bp.post("/conference-rooms/<int:room_id>/delete")
+def conference_room_delete(room_id: int) -> Any:
+    validate_csrf_or_400()
+    entry = conference.find_room(g.circle, room_id)
+    if entry is None:
+        abort(404)
+    holding = _holding(OptionKind.CONFERENCE_ROOM)
+    if not holding.held:
+        return _not_contracted(ROOMS_TEMPLATE, holding, rooms=conference.rooms(g.circle))
+    name = entry.unique.display_name
+    conference.delete_room(g.circle, entry, tokyo_today())
+    flash(_l("The conference room %(name)s has been deleted.", name=name), "success")
+    return redirect(url_for(".conference_rooms"))
+
+
+# -- R4 outbound number selection ------------------------------------------------------------
+
+SELECTORS_TEMPLATE = "tenants/circle/outbound_selectors.html"
+
+
+@bp.get("/outbound-selectors")
+def outbound_selectors() -> Any:
+    holding = _holding(OptionKind.OUTBOUND_SELECTION)
+    return render_template(
+        SELECTORS_TEMPLATE, holding=holding, selectors=outbound.selectors(g.circle)
+    )
+
+
+@bp.route("/outbound-selectors/new", methods=["GET", "POST"])
+def outbound_selector_new() -> Any:
+    return _selector_form(None)
+
+
+@bp.route("/outbound-selectors/<int:selector_id>", methods=["GET", "POST"])
+def outbound_selector_edit(selector_id: int) -> Any:
+    entry = outbound.find_selector(g.circle, selector_id)
+    if entry is None:
+        abort(404)
+    return _selector_form(entry)
+
+
+def _selector_form(entry: outbound.SelectorEntry | None) -> Any:
+    holding = _holding(OptionKind.OUTBOUND_SELECTION)
+    if not holding.held:
+        return _not_contracted(SELECTORS_TEMPLATE, holding, selectors=outbound.selectors(g.circle))
+    values, errors, status = outbound.selector_values(entry), {}, 200
+    if request.method == "POST":
+        validate_csrf_or_400()
+        form = request.form
+        data = outbound.SelectorInput(
+            name=form.get("name", ""),
+            extension=form.get("extension", ""),
+            phone_number_id=form.get("phone_number_id", ""),
+            terminal=outbound.SelectorInput.terminal_request(form),
+        )
+        outcome = outbound.save_selector(g.circle, entry, data, tokyo_today())
+        if outcome.ok and outcome.unique is not None:
+            flash(_l("The outbound number selector has been saved."), "success")
+            return redirect(url_for(".outbound_selector_edit", selector_id=outcome.unique.id))
+        values, errors, status = outcome.values, outcome.errors, 422
+    return render_template(
+        "tenants/circle/outbound_selector.html",
+        entry=entry,
+        values=values,
+        errors=errors,
+        holding=holding,
+        numbers=conference.circle_numbers(g.circle),
+        extension_hint=conference.extension_hint(g.circle),
+        name_max=conference.NAME_MAX,
+    ), status
+
+
+@bp.post("/outbound-selectors/<int:selector_id>/delete")
+def outbound_selector_delete(selector_id: int) -> Any:
+    validate_csrf_or_400()
+    entry = outbound.find_selector(g.circle, selector_id)
+    if entry is None:
+        abort(404)
+    holding = _holding(OptionKind.OUTBOUND_SELECTION)
+    if not holding.held:
+        return _not_contracted(SELECTORS_TEMPLATE, holding, selectors=outbound.selectors(g.circle))
+    name = entry.unique.display_name
+    outbound.delete_selector(g.circle, entry, tokyo_today())
+    flash(_l("The outbound number selector %(name)s has been deleted.", name=name), "success")
+    return redirect(url_for(".outbound_selectors"))
