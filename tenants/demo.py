@@ -28,9 +28,9 @@ from tenants.models import (
     StaffKind,
     StaffRole,
     TerminalType,
-    UniqueKind,
 )
-from tenants.options import recording
+from tenants.options import conference, ivr, outbound, recording
+from tenants.options.dates import tokyo_today
 from tenants.options.models import CircleOption, OptionKind
 from tenants.services import provisioning as p
 from tenants.services.resellers import corporate_number_check_digit
@@ -247,16 +247,6 @@ def _load_uniques(circle: Circle) -> None:
                 carrier=carrier,
             )
         )
-    p.create_unique(
-        circle, extension="300", display_name="会議室A", kind=UniqueKind.CONFERENCE_ROOM
-    )
-    p.create_unique(circle, extension="310", display_name="代表IVR", kind=UniqueKind.IVR)
-    p.create_unique(
-        circle,
-        extension="320",
-        display_name="発信仕分(本社番号)",
-        kind=UniqueKind.OUTBOUND_SELECTOR,
-    )
     group = RingGroup(
         reseller_id=circle.reseller_id,
         account_id=circle.account_id,
@@ -292,6 +282,29 @@ def _load_options(circle: Circle) -> None:
             )
         )
     db.session.flush()
+    today = tokyo_today()
+    numbers = list(circle.phone_numbers)
+    _ensure(
+        conference.save_room(
+            circle,
+            None,
+            conference.RoomInput(
+                name="会議室A", extension="300", phone_number_id=str(numbers[0].id), new_pin="2580"
+            ),
+            today,
+        )
+    )
+    ivr.create_ivr(circle, "310", "代表IVR")
+    _ensure(
+        outbound.save_selector(
+            circle,
+            None,
+            outbound.SelectorInput(
+                name="発信仕分(050番号)", extension="320", phone_number_id=str(numbers[1].id)
+            ),
+            today,
+        )
+    )
     now = datetime.now(UTC)
     for days_ago in (0, 1, 3):
         recording.store(
@@ -301,3 +314,8 @@ def _load_options(circle: Circle) -> None:
             duration_seconds=2,
             remote_number="+81355550000",
         )
+
+
+def _ensure(outcome: conference.Outcome) -> None:
+    if not outcome.ok:
+        raise RuntimeError(f"demo data refused: {outcome.errors}")
