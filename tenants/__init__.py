@@ -7,10 +7,10 @@ from flask import Flask
 from pbx_platform.auth import register_principal, set_login_view
 from tenants import labels, principals
 from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
+from tenants.views import account_options as _account_options  # noqa: F401  (adds routes)
 from tenants.views import auth, circle_admin, circle_portal, console, staff_portal
 from tenants.views import circle_conference as _circle_conference  # noqa: F401  (adds routes)
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
-from tenants.views import account_options as _account_options  # noqa: F401  (adds routes)
 from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)

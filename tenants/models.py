@@ -16,7 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from pbx_platform.db import (
     AccountOwned,
@@ -204,8 +204,15 @@ class PickupGroup(CircleOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
+    # Names are unique in a circle ignoring case ("Sales" and "sales" would confuse).
+    name_key: Mapped[str] = mapped_column(String(40))
 
-    __table_args__ = (UniqueConstraint("circle_id", "name"),)
+    __table_args__ = (UniqueConstraint("circle_id", "name_key"),)
+
+    @validates("name")
+    def _keep_name_key(self, key: str, name: str) -> str:
+        self.name_key = name.lower()
+        return name
 
     @property
     def is_default(self) -> bool:
@@ -241,6 +248,8 @@ class Unique(CircleOwned, Timestamped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # None once R13 invalidated it, until the circle renumbers.
     extension: Mapped[str | None] = mapped_column(String(5))
+    # The extension an R13 length change took away: renumbering keeps the old order.
+    previous_extension: Mapped[str | None] = mapped_column(String(5))
     display_name: Mapped[str] = mapped_column(String(80))
     kind: Mapped[UniqueKind] = mapped_column(_enum(UniqueKind, "unique_kind"))
     terminal_type: Mapped[TerminalType | None] = mapped_column(_enum(TerminalType, "terminal_type"))
