@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import globals as flask_globals
 from sqlalchemy import select
 
 from pbx_platform.db import db
@@ -21,19 +19,6 @@ from tenants.services import provisioning as p
 from tests.factories import PASSWORD
 
 TOKEN = re.compile(r'name="token" value="([0-9a-f]+)"')
-
-
-@pytest.fixture(autouse=True)
-def _app_context_per_request() -> Iterator[None]:
-    """Each request gets its own app context (and ``g``), as in production."""
-    held = flask_globals._cv_app.get(None)
-    if held is not None:
-        held.pop()
-    try:
-        yield
-    finally:
-        if held is not None:
-            held.push()
 
 
 def text(response: Any) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from flask import globals as flask_globals
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
@@ -36,19 +35,6 @@ AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 12:00 JST
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _app_context_per_request() -> Iterator[None]:
-    """Let each request have its own app context (and ``g``), as in production."""
-    held = flask_globals._cv_app.get(None)
-    if held is not None:
-        held.pop()
-    try:
-        yield
-    finally:
-        if held is not None:
-            held.push()
 
 
 @pytest.fixture

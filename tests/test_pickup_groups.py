@@ -4,11 +4,10 @@ unique's page; in both trees (circle login and reseller staff)."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import globals as flask_globals
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from pbx_platform.db import db
@@ -18,19 +17,6 @@ from tenants.models import Circle, PickupGroup, Unique
 from tenants.services import circles
 from tenants.services import provisioning as p
 from tests.factories import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _app_context_per_request() -> Iterator[None]:
-    """Each request gets its own app context (and ``g``), as in production."""
-    held = flask_globals._cv_app.get(None)
-    if held is not None:
-        held.pop()
-    try:
-        yield
-    finally:
-        if held is not None:
-            held.push()
 
 
 def text(response: Any) -> str:
@@ -359,7 +345,7 @@ def test_support_staff_read_but_cannot_change(world, browser, app):
 def test_a_name_taken_meanwhile_is_a_message_not_an_error(world, app, monkeypatch):
     """Two users adding the same name at once: the database's unique index decides."""
     monkeypatch.setattr(circles, "pickup_name_problem", lambda *args, **kwargs: None)
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.scope), force_locale("en"):
         circle = db.session.get(Circle, world.a.circle_id)
         assert circle is not None
         outcome, group = circles.add_pickup_group(circle, "DEFAULT")

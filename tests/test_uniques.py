@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import globals as flask_globals
 from sqlalchemy import event, select
 
 from pbx_platform.db import db
@@ -18,19 +16,6 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PickupGroup, RingGroup, Unique
 from tenants.services import provisioning as p
 from tests.factories import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def _app_context_per_request() -> Iterator[None]:
-    """Each request gets its own app context (and ``g``), as in production."""
-    held = flask_globals._cv_app.get(None)
-    if held is not None:
-        held.pop()
-    try:
-        yield
-    finally:
-        if held is not None:
-            held.push()
 
 
 def text(response: Any) -> str:
