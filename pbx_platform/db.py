@@ -5,12 +5,22 @@ Models anywhere in the project import from here and from nothing above.
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, ForeignKey, Integer, MetaData, TypeDecorator, event
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -53,6 +63,19 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def str_enum(cls: type[enum.Enum], name: str, length: int = 20) -> Enum:
+    """A Python StrEnum stored as its values in a VARCHAR with a CHECK constraint."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class Timestamped:

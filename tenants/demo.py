@@ -23,15 +23,13 @@ from tenants.models import (
     Circle,
     PasswordPolicy,
     Reseller,
-    RingGroup,
-    RingGroupMember,
     StaffKind,
     StaffRole,
     TerminalType,
 )
 from tenants.options import conference, ivr, outbound, recording
 from tenants.options.dates import tokyo_today
-from tenants.options.models import CircleOption, OptionKind
+from tenants.options.models import OptionKind
 from tenants.services import provisioning as p
 from tenants.services.resellers import corporate_number_check_digit
 
@@ -247,41 +245,13 @@ def _load_uniques(circle: Circle) -> None:
                 carrier=carrier,
             )
         )
-    group = RingGroup(
-        reseller_id=circle.reseller_id,
-        account_id=circle.account_id,
-        circle_id=circle.id,
-        name="代表着信",
-        extension="400",
-    )
-    for position, unique in enumerate(uniques[:3]):
-        group.members.append(
-            RingGroupMember(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                unique_id=unique.id,
-                position=position,
-            )
-        )
-    db.session.add(group)
-    db.session.flush()
+    p.create_ring_group(circle, name="代表着信", extension="400", members=uniques[:3])
 
 
 def _load_options(circle: Circle) -> None:
     """A circle that holds every option, with a few recordings to download."""
     for kind, quantity in DEMO_OPTIONS:
-        db.session.add(
-            CircleOption(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                kind=kind,
-                quantity=quantity,
-                starts_on=date(2026, 4, 1),
-            )
-        )
-    db.session.flush()
+        p.add_circle_option(circle, kind, quantity=quantity, starts_on=date(2026, 4, 1))
     today = tokyo_today()
     numbers = list(circle.phone_numbers)
     _ensure(

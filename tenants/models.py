@@ -9,7 +9,6 @@ from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -25,19 +24,8 @@ from pbx_platform.db import (
     TenantScoped,
     Timestamped,
     db,
+    str_enum,
 )
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class Reseller(TenantScoped, Timestamped, db.Model):
@@ -126,7 +114,9 @@ class AccountOption(AccountOwned, Timestamped, db.Model):
     __tablename__ = "account_option"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[AccountOptionKind] = mapped_column(_enum(AccountOptionKind, "account_option_kind"))
+    kind: Mapped[AccountOptionKind] = mapped_column(
+        str_enum(AccountOptionKind, "account_option_kind")
+    )
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
     cancel_requested_at: Mapped[datetime | None]
@@ -160,7 +150,7 @@ class Circle(UserMixin, AccountOwned, Timestamped, db.Model):
     password_hash: Mapped[str] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None]
     password_policy: Mapped[PasswordPolicy] = mapped_column(
-        _enum(PasswordPolicy, "password_policy"), default=PasswordPolicy.NONE
+        str_enum(PasswordPolicy, "password_policy"), default=PasswordPolicy.NONE
     )
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     extension_length: Mapped[int] = mapped_column(Integer, default=3)
@@ -251,9 +241,11 @@ class Unique(CircleOwned, Timestamped, db.Model):
     # The extension an R13 length change took away: renumbering keeps the old order.
     previous_extension: Mapped[str | None] = mapped_column(String(5))
     display_name: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[UniqueKind] = mapped_column(_enum(UniqueKind, "unique_kind"))
-    terminal_type: Mapped[TerminalType | None] = mapped_column(_enum(TerminalType, "terminal_type"))
-    carrier: Mapped[Carrier | None] = mapped_column(_enum(Carrier, "carrier"))
+    kind: Mapped[UniqueKind] = mapped_column(str_enum(UniqueKind, "unique_kind"))
+    terminal_type: Mapped[TerminalType | None] = mapped_column(
+        str_enum(TerminalType, "terminal_type")
+    )
+    carrier: Mapped[Carrier | None] = mapped_column(str_enum(Carrier, "carrier"))
     pickup_group_id: Mapped[int] = mapped_column(ForeignKey("pickup_group.id"), index=True)
     recording_refused: Mapped[bool] = mapped_column(Boolean, default=False)  # R6
     monitoring: Mapped[bool] = mapped_column(Boolean, default=False)  # R7
@@ -327,8 +319,10 @@ class Staff(UserMixin, ResellerOwned, Timestamped, db.Model):
     principal_kind = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[StaffKind] = mapped_column(_enum(StaffKind, "staff_kind"))
-    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"), default=StaffRole.ADMIN)
+    kind: Mapped[StaffKind] = mapped_column(str_enum(StaffKind, "staff_kind"))
+    role: Mapped[StaffRole] = mapped_column(
+        str_enum(StaffRole, "staff_role"), default=StaffRole.ADMIN
+    )
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("account.id", ondelete="CASCADE"), index=True
     )

@@ -9,8 +9,6 @@ from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import (
     Carrier,
     PasswordPolicy,
-    RingGroup,
-    RingGroupMember,
     StaffKind,
     StaffRole,
     TerminalType,
@@ -52,57 +50,94 @@ class World:
     password: str = PASSWORD
 
 
-def make_tenant(slug: str, *, base_domain: str = "localhost", primary: str = "#1f4e8c",
-                accent: str = "#e8f0fb") -> Tenant:
+def make_tenant(
+    slug: str, *, base_domain: str = "localhost", primary: str = "#1f4e8c", accent: str = "#e8f0fb"
+) -> Tenant:
     tenant = Tenant(slug=slug, host=f"{slug}.{base_domain}")
     with platform_bypass("tests.factory"):
         reseller = p.create_reseller(slug=slug, name=f"Reseller {slug}", base_domain=base_domain)
     tenant.reseller_id = reseller.id
     with use_scope(Scope(reseller.id)):
-        p.create_theme(reseller, product_name=f"{slug.title()} Phone", primary_color=primary,
-                       accent_color=accent, support_email=f"help@{slug}.test")
+        p.create_theme(
+            reseller,
+            product_name=f"{slug.title()} Phone",
+            primary_color=primary,
+            accent_color=accent,
+            support_email=f"help@{slug}.test",
+        )
         for role in StaffRole:
             email = f"{role.value}@{slug}.test"
-            p.create_staff(reseller, email=email, name=f"{slug} {role.value}", password=PASSWORD,
-                           kind=StaffKind.RESELLER, role=role)
+            p.create_staff(
+                reseller,
+                email=email,
+                name=f"{slug} {role.value}",
+                password=PASSWORD,
+                kind=StaffKind.RESELLER,
+                role=role,
+            )
             tenant.staff[role.value] = email
         account = p.create_account(reseller, company_name=f"{slug} 株式会社")
         other = p.create_account(reseller, company_name=f"{slug} Other K.K.")
         tenant.account_id, tenant.other_account_id = account.id, other.id
         manager = f"manager@{slug}.test"
-        p.create_staff(reseller, email=manager, name="manager", password=PASSWORD,
-                       kind=StaffKind.ACCOUNT_MANAGER, account=account)
+        p.create_staff(
+            reseller,
+            email=manager,
+            name="manager",
+            password=PASSWORD,
+            kind=StaffKind.ACCOUNT_MANAGER,
+            account=account,
+        )
         tenant.staff["manager"] = manager
-        circle = p.create_circle(account, name=f"{slug} circle", login_id=f"{slug}-circle",
-                                 password=PASSWORD, phone_numbers=("03-1234-5678",))
-        other_circle = p.create_circle(other, name=f"{slug} other circle",
-                                       login_id=f"{slug}-other", password=PASSWORD)
+        circle = p.create_circle(
+            account,
+            name=f"{slug} circle",
+            login_id=f"{slug}-circle",
+            password=PASSWORD,
+            phone_numbers=("03-1234-5678",),
+        )
+        other_circle = p.create_circle(
+            other, name=f"{slug} other circle", login_id=f"{slug}-other", password=PASSWORD
+        )
         tenant.circle_id, tenant.other_circle_id = circle.id, other_circle.id
         tenant.circle_login, tenant.other_circle_login = circle.login_id, other_circle.login_id
-        phone = p.create_unique(circle, extension="201", display_name="受付",
-                                terminal_type=TerminalType.SIP_PHONE)
-        p.create_unique(circle, extension="202", display_name="携帯", terminal_type=TerminalType.MOBILE,
-                        carrier=Carrier.AU)
-        p.create_unique(circle, extension="300", display_name="会議室", kind=UniqueKind.CONFERENCE_ROOM)
+        phone = p.create_unique(
+            circle, extension="201", display_name="受付", terminal_type=TerminalType.SIP_PHONE
+        )
+        p.create_unique(
+            circle,
+            extension="202",
+            display_name="携帯",
+            terminal_type=TerminalType.MOBILE,
+            carrier=Carrier.AU,
+        )
+        p.create_unique(
+            circle, extension="300", display_name="会議室", kind=UniqueKind.CONFERENCE_ROOM
+        )
         tenant.unique_id = phone.id
-        group = RingGroup(reseller_id=reseller.id, account_id=account.id, circle_id=circle.id,
-                          name="代表", extension="400")
-        group.members.append(RingGroupMember(reseller_id=reseller.id, account_id=account.id,
-                                             circle_id=circle.id, unique_id=phone.id))
-        db.session.add(group)
-        db.session.flush()
+        group = p.create_ring_group(circle, name="代表", extension="400", members=[phone])
         tenant.ring_group_id = group.id
     return tenant
 
 
 def build_world() -> World:
     with platform_bypass("tests.factory"):
-        platform = p.create_reseller(slug="direct", name="Platform", base_domain="localhost",
-                                     is_platform=True, console_host="localhost")
+        platform = p.create_reseller(
+            slug="direct",
+            name="Platform",
+            base_domain="localhost",
+            is_platform=True,
+            console_host="localhost",
+        )
     with use_scope(Scope(platform.id)):
         p.create_theme(platform, product_name="Direct")
-        p.create_staff(platform, email="operator@platform.test", name="operator",
-                       password=PASSWORD, kind=StaffKind.PLATFORM)
+        p.create_staff(
+            platform,
+            email="operator@platform.test",
+            name="operator",
+            password=PASSWORD,
+            kind=StaffKind.PLATFORM,
+        )
     platform_id = platform.id
     a = make_tenant("alpha", primary="#1f4e8c", accent="#e8f0fb")
     b = make_tenant("bravo", primary="#8a1538", accent="#fbe9ee")

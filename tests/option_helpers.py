@@ -9,7 +9,8 @@ from sqlalchemy import select
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, Unique
-from tenants.options.models import CircleOption, OptionKind
+from tenants.options.models import OptionKind
+from tenants.services import provisioning
 
 
 def give_option(
@@ -24,16 +25,8 @@ def give_option(
 ) -> None:
     with app.app_context(), use_scope(tenant.scope):
         circle = db.session.get(Circle, circle_id or tenant.circle_id)
-        db.session.add(
-            CircleOption(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                kind=kind,
-                quantity=quantity,
-                starts_on=starts_on,
-                ends_on=ends_on,
-            )
+        provisioning.add_circle_option(
+            circle, kind, quantity=quantity, starts_on=starts_on, ends_on=ends_on
         )
         db.session.commit()
 

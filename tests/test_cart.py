@@ -11,30 +11,15 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
-from tenants.models import Circle, Unique
+from tenants.models import Unique
 from tenants.options.models import Cart, CartStatus, CircleOption, OptionKind
 from tests.factories import PASSWORD
+from tests.option_helpers import give_option
 
 # 30 Nov 2026 is the last day of the month: 21:59 JST = 12:59 UTC.
 BEFORE_CUT_OFF = datetime(2026, 11, 30, 12, 59, 0, tzinfo=UTC)
 AT_CUT_OFF = datetime(2026, 11, 30, 13, 0, 0, tzinfo=UTC)
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
-
-
-def give_option(app, tenant, kind, quantity=1, circle_id=None, starts_on=date(2026, 1, 1)):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
-        db.session.add(
-            CircleOption(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                kind=kind,
-                quantity=quantity,
-                starts_on=starts_on,
-            )
-        )
-        db.session.commit()
 
 
 def options_of(app, tenant, circle_id=None):

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pbx_platform.db import AccountOwned, CircleOwned, Timestamped, db
+from pbx_platform.db import AccountOwned, CircleOwned, Timestamped, db, str_enum
 from tenants.models import CirclePhoneNumber, Unique
 
 
@@ -51,18 +50,6 @@ CANCEL_BY_COUNT = (OptionKind.MONITORING, OptionKind.WHISPERING)
 LINES_PER_CONFERENCE_BLOCK = 5
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=30,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
-
-
 class CircleOption(CircleOwned, Timestamped, db.Model):
     """One purchase of a circle option: ``quantity`` units from ``starts_on`` to ``ends_on``.
 
@@ -73,7 +60,7 @@ class CircleOption(CircleOwned, Timestamped, db.Model):
     __tablename__ = "circle_option"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[OptionKind] = mapped_column(_enum(OptionKind, "option_kind"))
+    kind: Mapped[OptionKind] = mapped_column(str_enum(OptionKind, "option_kind", 30))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     starts_on: Mapped[date]
     ends_on: Mapped[date | None]
@@ -112,7 +99,7 @@ class Cart(AccountOwned, Timestamped, db.Model):
     )
     owner: Mapped[str] = mapped_column(String(40))
     status: Mapped[CartStatus] = mapped_column(
-        _enum(CartStatus, "cart_status"), default=CartStatus.OPEN
+        str_enum(CartStatus, "cart_status", 30), default=CartStatus.OPEN
     )
     base_version: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_at: Mapped[datetime | None]
@@ -127,8 +114,8 @@ class CartLine(AccountOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cart_id: Mapped[int] = mapped_column(ForeignKey("cart.id", ondelete="CASCADE"), index=True)
-    action: Mapped[CartAction] = mapped_column(_enum(CartAction, "cart_action"))
-    kind: Mapped[OptionKind] = mapped_column(_enum(OptionKind, "option_kind"))
+    action: Mapped[CartAction] = mapped_column(str_enum(CartAction, "cart_action", 30))
+    kind: Mapped[OptionKind] = mapped_column(str_enum(OptionKind, "option_kind", 30))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
 
     cart: Mapped[Cart] = relationship(back_populates="lines")

@@ -6,6 +6,7 @@ caller's scope: create a reseller's rows inside that reseller's scope.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import phonenumbers
@@ -24,6 +25,8 @@ from tenants.models import (
     PickupGroup,
     Reseller,
     ResellerHost,
+    RingGroup,
+    RingGroupMember,
     Staff,
     StaffKind,
     StaffRole,
@@ -31,6 +34,7 @@ from tenants.models import (
     Unique,
     UniqueKind,
 )
+from tenants.options.models import CircleOption, OptionKind
 from themes.models import Theme
 
 # R13: the extension range for each length.
@@ -199,3 +203,53 @@ def create_unique(
 def extension_in_range(extension: str, length: int) -> bool:
     low, high = EXTENSION_RANGES[length]
     return extension.isdigit() and len(extension) == length and low <= int(extension) <= high
+
+
+def create_ring_group(
+    circle: Circle, *, name: str, extension: str | None, members: Sequence[Unique] = ()
+) -> RingGroup:
+    """同時呼出: the members ring at once, in the given order."""
+    group = RingGroup(
+        reseller_id=circle.reseller_id,
+        account_id=circle.account_id,
+        circle_id=circle.id,
+        name=name,
+        extension=extension,
+    )
+    for position, unique in enumerate(members):
+        group.members.append(
+            RingGroupMember(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                circle_id=circle.id,
+                unique_id=unique.id,
+                position=position,
+            )
+        )
+    db.session.add(group)
+    db.session.flush()
+    return group
+
+
+def add_circle_option(
+    circle: Circle,
+    kind: OptionKind,
+    *,
+    quantity: int = 1,
+    starts_on: date,
+    ends_on: date | None = None,
+) -> CircleOption:
+    """Record a circle option directly (demo data, imports). Customers buy through the
+    cart (``tenants.options.cart``), which applies the R10–R12 rules."""
+    option = CircleOption(
+        reseller_id=circle.reseller_id,
+        account_id=circle.account_id,
+        circle_id=circle.id,
+        kind=kind,
+        quantity=quantity,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    db.session.add(option)
+    db.session.flush()
+    return option
