@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 from PIL import Image
 from sqlalchemy import select
 
@@ -110,12 +111,12 @@ def test_identical_colours_have_contrast_1() -> None:
 
 
 def test_readable_pair_has_no_colour_problems(app: Flask) -> None:
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         assert colour_problems("#1f4e8c", "#e8f0fb") == {}
 
 
 def test_light_primary_is_refused_naming_the_primary_field_and_ratio(app: Flask) -> None:
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         problems = colour_problems("#777777", "#ffffff")
     assert set(problems) == {"primary_color", "accent_color"}
     assert "White text on the primary colour" in problems["primary_color"]
@@ -123,7 +124,7 @@ def test_light_primary_is_refused_naming_the_primary_field_and_ratio(app: Flask)
 
 
 def test_dark_accent_is_refused_naming_the_accent_field_and_ratio(app: Flask) -> None:
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         problems = colour_problems("#1f4e8c", "#3a6ea5")
     assert list(problems) == ["accent_color"]
     ratio = contrast_ratio("#1f4e8c", "#3a6ea5")
@@ -133,7 +134,7 @@ def test_dark_accent_is_refused_naming_the_accent_field_and_ratio(app: Flask) ->
 
 @pytest.mark.parametrize("bad", ["1f4e8c", "#1f4e8", "#1f4e8cc", "#gggggg", "#1f4e8c\n", "", "red"])
 def test_malformed_colour_is_refused(app: Flask, bad: str) -> None:
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         problems = colour_problems(bad, "#e8f0fb")
     assert list(problems) == ["primary_color"]
     assert "six hexadecimal digits" in problems["primary_color"]
@@ -154,7 +155,7 @@ def test_stylesheet_colours_fall_back_unless_valid_and_readable(primary: Any, ac
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_png_and_jpeg_are_accepted_and_reencoded_as_png(app: Flask, fmt: str) -> None:
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         data, mime = normalize_logo(image_bytes(fmt), LIMIT)
     assert mime == "image/png"
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
@@ -164,7 +165,7 @@ def test_png_and_jpeg_are_accepted_and_reencoded_as_png(app: Flask, fmt: str) ->
 
 
 def test_big_logo_is_scaled_into_the_box(app: Flask) -> None:
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         data, _ = normalize_logo(image_bytes("PNG", (1200, 400)), LIMIT)
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == LOGO_BOX
@@ -174,7 +175,7 @@ def test_palette_png_with_transparency_keeps_its_alpha(app: Flask) -> None:
     image = Image.new("P", (20, 20), 0)
     out = io.BytesIO()
     image.save(out, format="PNG", transparency=0)
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         data, _ = normalize_logo(out.getvalue(), LIMIT)
     with Image.open(io.BytesIO(data)) as result:
         assert result.mode == "RGBA"
@@ -182,7 +183,7 @@ def test_palette_png_with_transparency_keeps_its_alpha(app: Flask) -> None:
 
 def test_bytes_smuggled_after_the_image_are_dropped(app: Flask) -> None:
     payload = image_bytes("PNG") + b"<?php system($_GET['c']); ?>"
-    with app.test_request_context():
+    with app.test_request_context(), force_locale("en"):
         data, _ = normalize_logo(payload, LIMIT)
     assert b"<?php" not in data
 
@@ -205,13 +206,17 @@ def test_bytes_smuggled_after_the_image_are_dropped(app: Flask) -> None:
 def test_anything_but_a_real_png_or_jpeg_is_refused(
     app: Flask, content: bytes, message: str
 ) -> None:
-    with app.test_request_context(), pytest.raises(LogoError, match=message):
+    with app.test_request_context(), force_locale("en"), pytest.raises(LogoError, match=message):
         normalize_logo(content, LIMIT)
 
 
 def test_logo_over_the_size_limit_is_refused(app: Flask) -> None:
     data = image_bytes("PNG")
-    with app.test_request_context(), pytest.raises(LogoError, match="at most 0 KB"):
+    with (
+        app.test_request_context(),
+        force_locale("en"),
+        pytest.raises(LogoError, match="at most 0 KB"),
+    ):
         normalize_logo(data, len(data) - 1)
 
 
@@ -219,7 +224,11 @@ def test_logo_over_the_size_limit_is_refused(app: Flask) -> None:
 def test_decompression_bomb_is_refused_before_decoding(app: Flask, side: int) -> None:
     bomb = png_claiming(side, side)
     assert len(bomb) < 200
-    with app.test_request_context(), pytest.raises(LogoError, match="too large"):
+    with (
+        app.test_request_context(),
+        force_locale("en"),
+        pytest.raises(LogoError, match="too large"),
+    ):
         normalize_logo(bomb, LIMIT)
 
 
@@ -320,7 +329,7 @@ def test_new_logo_and_removal_bump_the_logo_version(app: Flask, world: World) ->
 
 
 def test_uploading_and_removing_the_logo_at_once_is_refused(app: Flask, world: World) -> None:
-    with app.test_request_context(), use_scope(world.a.scope):
+    with app.test_request_context(), use_scope(world.a.scope), force_locale("en"):
         theme = alpha_theme(world)
         outcome = update_theme(theme, VALID, image_bytes("PNG"), True, LIMIT)
         assert "not both" in outcome.errors["logo"][0]

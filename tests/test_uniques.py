@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import event, select
 
 from pbx_platform.db import db
@@ -505,7 +506,7 @@ def test_an_extension_taken_meanwhile_is_a_message_not_an_error(world, app, monk
     from tenants.services import circles
 
     monkeypatch.setattr(circles, "extension_problem", lambda *args, **kwargs: None)
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.scope), force_locale("en"):
         circle = db.session.get(Circle, world.a.circle_id)
         unique = db.session.get(Unique, world.a.unique_id)
         assert circle is not None and unique is not None
