@@ -2,7 +2,13 @@
 
 Changes are captured by one ``after_flush`` hook for every model that is a
 ``TenantScoped`` (unless it sets ``__audited__ = False``), so no service can
-forget to log. Services may name the business action with ``audit_action``.
+forget to log; ORM bulk statements (``update()``, ``delete()``, ``insert()`` run
+through the session) are recorded by a ``do_orm_execute`` hook, row by row.
+Services may name the business action with ``audit_action``.
+
+Secrets are shown as ``[redacted]``: a column whose last word is ``password``,
+``hash``, ``pin`` or ``passcode``, or that has ``secret`` or ``token`` in its name
+(``password_hash``, ``entry_password``; not ``password_policy``).
 """
 
 from __future__ import annotations
@@ -15,15 +21,16 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from pbx_platform.db import TenantScoped, db, utcnow
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import current_scope, on_bypass
 
 REDACTED = "[redacted]"
-_SECRET_MARKERS = ("password", "secret", "token")
+_SECRET_LAST_WORDS = {"password", "hash", "pin", "passcode"}
+_SECRET_WORDS = {"secret", "token"}
 
 
 @dataclass(frozen=True)
@@ -83,13 +90,22 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def is_secret(key: str) -> bool:
+    words = key.lower().split("_")
+    return words[-1] in _SECRET_LAST_WORDS or bool(_SECRET_WORDS.intersection(words))
+
+
 def _shown(key: str, value: Any) -> Any:
-    return REDACTED if any(m in key for m in _SECRET_MARKERS) and value else _jsonable(value)
+    return REDACTED if is_secret(key) and value else _jsonable(value)
+
+
+def _shown_row(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _shown(key, value) for key, value in values.items()}
 
 
 def _snapshot(obj: Any) -> dict[str, Any]:
     mapper = inspect(obj).mapper
-    return {attr.key: _shown(attr.key, getattr(obj, attr.key)) for attr in mapper.column_attrs}
+    return _shown_row({attr.key: getattr(obj, attr.key) for attr in mapper.column_attrs})
 
 
 def _diff(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -109,38 +125,54 @@ def _diff(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-def _tenant_of(obj: Any) -> tuple[int | None, int | None, int | None]:
-    columns = obj.__tenant_columns__
-    values = {level: getattr(obj, column, None) for level, column in columns.items()}
-    return values.get("reseller"), values.get("account"), values.get("circle")
+def _is_audited_class(cls: Any) -> bool:
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, TenantScoped)
+        and getattr(cls, "__audited__", True)
+    )
 
 
 def _is_audited(obj: Any) -> bool:
-    return isinstance(obj, TenantScoped) and getattr(type(obj), "__audited__", True)
+    return _is_audited_class(type(obj))
 
 
-def _row(obj: Any, verb: str, before: Any, after: Any) -> dict[str, Any] | None:
-    reseller_id, account_id, circle_id = _tenant_of(obj)
+def _entry(
+    cls: Any, values: dict[str, Any], verb: str, before: Any, after: Any
+) -> dict[str, Any] | None:
+    """One audit row for a change to the row ``values`` (attribute → value) of ``cls``."""
+    columns = cls.__tenant_columns__
+    tenant = {level: values.get(column) for level, column in columns.items()}
     actor = _actor.get()
-    if reseller_id is None:
-        reseller_id = actor.reseller_id
+    reseller_id = tenant.get("reseller") or actor.reseller_id
     if reseller_id is None:
         return None
-    table = obj.__table__.name
+    table = cls.__table__.name
     return {
         "reseller_id": reseller_id,
-        "account_id": account_id,
-        "circle_id": circle_id,
+        "account_id": tenant.get("account"),
+        "circle_id": tenant.get("circle"),
         "actor_kind": actor.kind,
         "actor_id": actor.id,
         "actor_label": actor.label[:200],
         "action": (_action.get() or f"{table}.{verb}")[:80],
         "object_type": table,
-        "object_id": getattr(obj, "id", None),
+        "object_id": values.get("id"),
         "before": before,
         "after": after,
         "created_at": utcnow(),
     }
+
+
+def _row(obj: Any, verb: str, before: Any, after: Any) -> dict[str, Any] | None:
+    keys = {*obj.__tenant_columns__.values(), "id"}
+    return _entry(type(obj), {key: getattr(obj, key, None) for key in keys}, verb, before, after)
+
+
+def _write(session: Session, rows: list[dict[str, Any] | None]) -> None:
+    kept = [row for row in rows if row is not None]
+    if kept:
+        session.connection().execute(AuditLog.__table__.insert(), kept)
 
 
 @event.listens_for(Session, "after_flush")
@@ -157,17 +189,144 @@ def _record_changes(session: Session, flush_context: Any) -> None:
     for obj in session.deleted:
         if _is_audited(obj):
             rows.append(_row(obj, "delete", _snapshot(obj), None))
-    rows = [row for row in rows if row is not None]
-    if rows:
-        session.connection().execute(AuditLog.__table__.insert(), rows)
+    _write(session, rows)
+
+
+# -- the old value of every audited column is known when it is set -------------------------
+
+
+def _keep_old_value(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
+    """Listening with active history is what counts: the old value is loaded."""
+
+
+_watched: set[type[Any]] = set()
+
+
+@event.listens_for(Mapper, "mapper_configured")
+def _load_old_values_on_set(mapper: Mapper[Any], cls: type[Any]) -> None:
+    """Setting an attribute that is not loaded (say, after a commit expired the object)
+    would leave no old value in its history, and the "before" of the audit row empty;
+    active history loads it first."""
+    if not _is_audited_class(cls) or cls in _watched:
+        return
+    _watched.add(cls)
+    for attr in mapper.column_attrs:
+        event.listen(getattr(cls, attr.key), "set", _keep_old_value, active_history=True)
+
+
+for _mapper in list(db.Model.registry.mappers):
+    if _mapper.configured:
+        _load_old_values_on_set(_mapper, _mapper.class_)
+
+
+# -- ORM bulk statements: the unit of work does not see them --------------------------------
+
+
+def _bulk_rows(session: Session, cls: Any, where: Any) -> dict[Any, dict[str, Any]]:
+    """The rows a bulk statement reaches, read as the statement would (same scope)."""
+    keys = [attr.key for attr in inspect(cls).column_attrs]
+    query = select(*(getattr(cls, key) for key in keys))
+    if where is not None:
+        query = query.where(where)
+    found = {}
+    for row in session.execute(query):
+        values = dict(zip(keys, row, strict=True))
+        found[values.get("id")] = values
+    return found
+
+
+def _bulk_where(state: ORMExecuteState, cls: Any) -> Any:
+    params = state.parameters
+    if state.is_executemany and isinstance(params, list) and all("id" in row for row in params):
+        return cls.id.in_([row["id"] for row in params])
+    return state.statement.whereclause
+
+
+def _statement_class(state: ORMExecuteState) -> Any:
+    """The model a bulk statement writes: its ORM entity, or the model of its Core table."""
+    mapper = state.bind_mapper
+    if mapper is not None:
+        return mapper.class_
+    table = getattr(state.statement, "table", None)
+    for candidate in db.Model.registry.mappers:
+        if candidate.local_table is table:
+            return candidate.class_
+    return None
+
+
+def _inserted_rows(state: ORMExecuteState) -> list[dict[str, Any]]:
+    """The rows of an INSERT: its parameter dictionaries, or its inline VALUES."""
+    params = state.parameters
+    if params:
+        return [dict(row) for row in (params if isinstance(params, list) else [params])]
+    values = getattr(state.statement, "_values", None) or {}
+    row = {
+        str(getattr(key, "key", key)): getattr(value, "value", str(value))
+        for key, value in values.items()
+    }
+    return [row] if row else []
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _record_bulk_changes(state: ORMExecuteState) -> Any:
+    if state.is_column_load or state.is_relationship_load or state.is_select:
+        return None
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return None
+    cls = _statement_class(state)
+    if not _is_audited_class(cls) or not hasattr(cls, "id"):
+        return None
+    session = state.session
+    if state.is_insert:
+        created = _inserted_rows(state)
+        result = state.invoke_statement()
+        _write(session, [_entry(cls, row, "create", None, _shown_row(row)) for row in created])
+        return result
+    before = _bulk_rows(session, cls, _bulk_where(state, cls))
+    result = state.invoke_statement()
+    if state.is_delete:
+        _write(
+            session, [_entry(cls, row, "delete", _shown_row(row), None) for row in before.values()]
+        )
+        return result
+    after = _bulk_rows(session, cls, cls.id.in_(list(before))) if before else {}
+    rows = []
+    for id_, old in before.items():
+        new = after.get(id_, {})
+        changed = [k for k in old if k != "updated_at" and new.get(k, old[k]) != old[k]]
+        if changed:
+            rows.append(
+                _entry(
+                    cls,
+                    old,
+                    "update",
+                    {k: _shown(k, old[k]) for k in changed},
+                    {k: _shown(k, new[k]) for k in changed},
+                )
+            )
+    _write(session, rows)
+    return result
+
+
+def _platform_reseller_id() -> int | None:
+    """The platform's own tenant, whose trail records bypasses that name no other (a job,
+    a CLI command). Read by table name, as the tenancy mixins refer to ``reseller.id``."""
+    table = db.metadata.tables.get("reseller")
+    if table is None or "is_platform" not in table.c:
+        return None
+    return db.session.connection().scalar(
+        select(table.c.id).where(table.c.is_platform.is_(True)).order_by(table.c.id).limit(1)
+    )
 
 
 @on_bypass
 def _record_bypass(reason: str) -> None:
     actor = _actor.get()
-    reseller_id = actor.reseller_id or (current_scope().reseller_id if current_scope() else None)
+    scope = current_scope()
+    reseller_id = actor.reseller_id or (scope.reseller_id if scope else None)
+    reseller_id = reseller_id or _platform_reseller_id()
     if reseller_id is None:
-        return
+        return  # no tenant exists yet: nothing to bypass
     db.session.connection().execute(
         AuditLog.__table__.insert(),
         [

@@ -43,6 +43,20 @@ def apply(connection: Any, app_role: str) -> None:
             "END IF; END $$"
         )
     )
+    # A role made earlier (by hand, or by an older script) must not carry a way around
+    # the policies; and the app role must not be the one running migrations (the owner).
+    connection.execute(
+        text(
+            "DO $$ BEGIN "
+            f"IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{app_role}' "
+            "AND (rolsuper OR rolbypassrls)) THEN "
+            f"RAISE EXCEPTION 'role {app_role} is a superuser or has BYPASSRLS'; "
+            "END IF; "
+            f"IF current_user = '{app_role}' THEN "
+            f"RAISE EXCEPTION 'run migrations as the schema owner, not as {app_role}'; "
+            "END IF; END $$"
+        )
+    )
     connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
     connection.execute(
         text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")

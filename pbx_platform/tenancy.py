@@ -1,12 +1,25 @@
 """Tenant isolation (R20): one mechanism scopes every ORM statement.
 
 * ``do_orm_execute`` adds ``with_loader_criteria`` for every tenant-scoped model
-  to every ORM SELECT, UPDATE and DELETE (the documented recipe filters SELECTs
-  only; bulk statements are covered here too). A statement that touches a
-  tenant-scoped model while no scope is set is refused: the default is closed.
+  to every ORM SELECT, UPDATE and DELETE that reads or writes a tenant table,
+  subqueries, column refreshes and relationship loads included (the documented
+  recipe filters top-level SELECTs only). A statement on tenant data while no
+  scope is set is refused: the default is closed.
+* What the loader criteria cannot filter is refused outside the bypass: Core
+  statements on tenant tables (``select(Circle.__table__)``), Core tables or
+  aliases of them inside an ORM statement, ``from_statement()``, bulk UPDATE by
+  primary key naming rows outside the scope, UPDATE statements that set a tenant
+  column, and INSERT statements with inline VALUES, INSERT … SELECT or an upsert
+  clause. ORM bulk INSERT with parameter dictionaries is stamped and checked
+  like new objects. Raw SQL (``text()``) has no place in request code: a test
+  scans for it, and row-level security stands behind it on PostgreSQL.
 * ``before_flush`` stamps new rows with the scope's ids and refuses rows (new,
-  changed or deleted) that belong to another tenant, and any change of a row's
+  changed or deleted) that belong to another tenant, new rows of a level the
+  scope pins (another reseller, account or circle), and any change of a row's
   tenant columns.
+* When the scope changes, unchanged objects of other tenants leave the identity
+  map, so ``Session.get`` cannot hand back a row loaded under an earlier scope or
+  under the bypass without asking the database through the scope.
 * On PostgreSQL the scope's reseller id is set per transaction with
   ``set_config('app.tenant_id', ..., true)``; row-level security policies read it
   (see the migrations), a second wall behind the ORM filter.
@@ -17,14 +30,23 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, scoped_session, with_loader_criteria
+from sqlalchemy import event, inspect, select, tuple_
+from sqlalchemy.orm import (
+    FromStatement,
+    ORMExecuteState,
+    Session,
+    scoped_session,
+    with_loader_criteria,
+)
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import Alias, CompoundSelect, Select, TableClause
 
 from pbx_platform.db import Base, TenantScoped, db
 
@@ -67,24 +89,24 @@ def bypass_reason() -> str | None:
 
 def set_scope(scope: Scope | None) -> contextvars.Token[Scope | None]:
     token = _scope.set(scope)
-    _sync_database_setting(None)
+    _scope_changed(None)
     return token
 
 
 def reset_scope(token: contextvars.Token[Scope | None]) -> None:
     _scope.reset(token)
-    _sync_database_setting(None)
+    _scope_changed(None)
 
 
 @contextmanager
 def use_scope(scope: Scope | None, session: Session | None = None) -> Iterator[Scope | None]:
     token = _scope.set(scope)
-    _sync_database_setting(session)
+    _scope_changed(session)
     try:
         yield scope
     finally:
         _scope.reset(token)
-        _sync_database_setting(session)
+        _scope_changed(session)
 
 
 @contextmanager
@@ -97,14 +119,14 @@ def platform_bypass(reason: str, session: Session | None = None) -> Iterator[Non
     if not reason:
         raise ValueError("platform_bypass needs a reason")
     token = _bypass.set(reason)
-    _sync_database_setting(session)
+    _scope_changed(session)
     try:
         for listener in _bypass_listeners:
             listener(reason)
         yield
     finally:
         _bypass.reset(token)
-        _sync_database_setting(session)
+        _scope_changed(session)
 
 
 def on_bypass(listener: Any) -> Any:
@@ -113,50 +135,264 @@ def on_bypass(listener: Any) -> Any:
 
 
 def _scoped_classes() -> list[type[Any]]:
-    return [
+    return _mapped_tenants(len(Base.registry.mappers))[0]
+
+
+def _tenant_tables() -> frozenset[str]:
+    return _mapped_tenants(len(Base.registry.mappers))[1]
+
+
+@cache
+def _mapped_tenants(mapper_count: int) -> tuple[list[type[Any]], frozenset[str]]:
+    """The tenant-scoped classes and their tables (recomputed when a model is added)."""
+    classes = [
         mapper.class_
         for mapper in Base.registry.mappers
         if issubclass(mapper.class_, TenantScoped) and mapper.class_.__tenant_columns__
     ]
+    return classes, frozenset(table.name for cls in classes for table in cls.__mapper__.tables)
+
+
+def _is_scoped(cls: type[Any] | None) -> bool:
+    return cls is not None and issubclass(cls, TenantScoped) and bool(cls.__tenant_columns__)
+
+
+def _conditions(cls: type[Any], scope: Scope) -> list[Any]:
+    levels = scope.levels()
+    return [
+        getattr(cls, column) == levels[level]
+        for level, column in cls.__tenant_columns__.items()
+        if level in levels
+    ]
 
 
 def _criteria(scope: Scope) -> list[Any]:
-    levels = scope.levels()
-    options = []
-    for cls in _scoped_classes():
-        for level, column in cls.__tenant_columns__.items():
-            if level in levels:
-                options.append(
-                    with_loader_criteria(
-                        cls, getattr(cls, column) == levels[level], include_aliases=True
-                    )
-                )
-    return options
+    return [
+        with_loader_criteria(cls, condition, include_aliases=True)
+        for cls in _scoped_classes()
+        for condition in _conditions(cls, scope)
+    ]
 
 
-def _touches_tenant_data(state: ORMExecuteState) -> bool:
-    return any(
-        issubclass(mapper.class_, TenantScoped) and mapper.class_.__tenant_columns__
-        for mapper in state.all_mappers
-    )
+# -- which tenant tables a statement reaches, and whether the criteria can reach them ----
+
+
+def _entity_tables(element: Any) -> set[str]:
+    annotations = getattr(element, "_annotations", None) or {}
+    entity = annotations.get("parententity")
+    if entity is None:
+        return set()
+    return {table.name for table in entity.mapper.tables}
+
+
+def _tenant_tables_in(statement: Any) -> tuple[set[str], set[str]]:
+    """(tenant tables the statement reads or writes, those of them out of the criteria's reach).
+
+    ``with_loader_criteria`` filters a table where it stands for a mapped entity.
+    Each SELECT (and the DML statement itself) is looked at as one level: a Core
+    table is covered when the same level also names a mapped entity on it (both
+    are then the same FROM), never otherwise; a Core alias of a tenant table is
+    never covered.
+    """
+    tenant = _tenant_tables()
+    touched: set[str] = set()
+    uncovered: set[str] = set()
+    levels = [statement]
+    while levels:
+        level = levels.pop()
+        plain: set[str] = set()
+        mapped: set[str] = set()
+        seen: set[int] = set()
+        stack = list(level.get_children())
+        while stack:
+            element = stack.pop()
+            if id(element) in seen:
+                continue
+            seen.add(id(element))
+            if isinstance(element, Select | CompoundSelect | UpdateBase):
+                levels.append(element)
+                continue
+            mapped |= _entity_tables(element)
+            if isinstance(element, TableClause):
+                if element.name in tenant:
+                    touched.add(element.name)
+                    if not _entity_tables(element):
+                        plain.add(element.name)
+                continue
+            if isinstance(element, Alias) and not _entity_tables(element):
+                inner = element.element
+                if isinstance(inner, TableClause) and inner.name in tenant:
+                    touched.add(inner.name)
+                    uncovered.add(inner.name)
+            stack.extend(element.get_children())
+        mapped |= _entity_tables(getattr(level, "table", None))
+        touched |= mapped & tenant
+        uncovered |= plain - mapped
+    return touched, uncovered
+
+
+# -- statements -----------------------------------------------------------------------------
+
+
+def _require_scope(what: str) -> Scope:
+    scope = _scope.get()
+    if scope is None:
+        raise TenantScopeError(f"no tenant scope is set for {what}")
+    return scope
+
+
+def _target_class(state: ORMExecuteState) -> type[Any] | None:
+    mapper = state.bind_mapper
+    return mapper.class_ if mapper is not None else None
+
+
+def _key(column: Any) -> str:
+    return str(getattr(column, "key", column))
+
+
+def _parameter_rows(state: ORMExecuteState) -> list[MutableMapping[str, Any]]:
+    params = state.parameters
+    if params is None:
+        return []
+    return list(params) if isinstance(params, list | tuple) else [params]
+
+
+def _check_update_values(state: ORMExecuteState, cls: type[Any]) -> None:
+    """An UPDATE must not move rows to another tenant: tenant columns are not set."""
+    statement = state.statement
+    keys = {_key(k) for k in (getattr(statement, "_values", None) or {})}
+    keys |= {_key(k) for k, _ in (getattr(statement, "_ordered_values", None) or ())}
+    locators = set()
+    if state.is_executemany:
+        locators = {prop.key for prop in _primary_key_props(cls)}
+    for row in _parameter_rows(state):
+        keys |= set(row) - locators
+    changed = keys & set(cls.__tenant_columns__.values())
+    if changed:
+        raise TenantScopeError(
+            f"a bulk statement on {cls.__name__} cannot change its tenant columns {sorted(changed)}"
+        )
+
+
+def _primary_key_props(cls: type[Any]) -> list[Any]:
+    mapper = cls.__mapper__
+    return [mapper.get_property_by_column(column) for column in mapper.primary_key]
+
+
+def _check_rows_by_primary_key(state: ORMExecuteState, cls: type[Any]) -> None:
+    """Bulk UPDATE by primary key ignores loader criteria: every row it names must be
+    visible in the scope, or nothing runs."""
+    props = _primary_key_props(cls)
+    wanted = {tuple(row.get(prop.key) for prop in props) for row in _parameter_rows(state)}
+    if not wanted:
+        return
+    columns = [getattr(cls, prop.key) for prop in props]
+    key = columns[0] if len(columns) == 1 else tuple_(*columns)
+    values = [w[0] for w in wanted] if len(columns) == 1 else list(wanted)
+    found = {tuple(row) for row in state.session.execute(select(*columns).where(key.in_(values)))}
+    if wanted - found:
+        raise TenantScopeError(f"a bulk statement names {cls.__name__} rows outside the scope")
+
+
+def _check_insert(state: ORMExecuteState) -> None:
+    statement = state.statement
+    table = getattr(getattr(statement, "table", None), "name", None)
+    if table not in _tenant_tables():
+        return
+    scope = _require_scope(f"an INSERT into {table}")
+    cls = _target_class(state) if state.is_orm_statement else None
+    if not _is_scoped(cls):
+        raise TenantScopeError(
+            f"a Core INSERT into {table} escapes the tenant scope; insert the mapped class"
+        )
+    assert cls is not None
+    if (
+        getattr(statement, "_values", None)
+        or getattr(statement, "_multi_values", None)
+        or getattr(statement, "select", None) is not None
+        or getattr(statement, "_post_values_clause", None) is not None
+    ):
+        raise TenantScopeError(
+            f"INSERT into {cls.__name__} with inline VALUES, a SELECT or an upsert clause "
+            "cannot be checked against the tenant scope; add objects to the unit of work or "
+            "pass parameter dictionaries"
+        )
+    rows = [dict(row) for row in _parameter_rows(state)]
+    for row in rows:
+        _stamp(cls, row.get, row.__setitem__, scope.levels())
+    if isinstance(state.parameters, list | tuple):
+        state.parameters = rows
+    elif rows:
+        state.parameters = rows[0]
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     if _bypass.get() is not None:
         return
+    if state.is_insert:
+        _check_insert(state)
+        return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if state.is_column_load or state.is_relationship_load:
-        # The row was loaded under the scope; relationship loads inherit the
-        # criteria through propagate_to_loaders.
+    statement = state.statement
+    touched, uncovered = _tenant_tables_in(statement)
+    touched |= {
+        table.name
+        for mapper in state.all_mappers
+        if _is_scoped(mapper.class_)
+        for table in mapper.tables
+    }
+    if not touched:
         return
-    if not _touches_tenant_data(state):
-        return
-    scope = _scope.get()
-    if scope is None:
-        raise TenantScopeError("no tenant scope is set for a statement on tenant data")
-    state.statement = state.statement.options(*_criteria(scope))
+    scope = _require_scope(f"a statement on {', '.join(sorted(touched))}")
+    if not state.is_orm_statement:
+        raise TenantScopeError(
+            f"a Core statement on {', '.join(sorted(touched))} escapes the tenant scope; "
+            "query the mapped classes"
+        )
+    if state.is_from_statement or isinstance(statement, FromStatement):
+        raise TenantScopeError("from_statement() on tenant data escapes the tenant scope")
+    if uncovered:
+        raise TenantScopeError(
+            f"Core tables {', '.join(sorted(uncovered))} in an ORM statement escape the "
+            "tenant scope; join the mapped classes"
+        )
+    if state.is_update or state.is_delete:
+        cls = _target_class(state)
+        if _is_scoped(cls):
+            assert cls is not None
+            if state.is_update:
+                _check_update_values(state, cls)
+            if state.is_executemany:
+                _check_rows_by_primary_key(state, cls)
+    # Relationship loads and column refreshes are scoped too: an object loaded under
+    # another scope (or the bypass) must not load or refresh through this one.
+    statement = statement.options(*_criteria(scope))
+    if state.is_column_load:
+        # The ORM leaves loader criteria out of refreshes; name the scope in the WHERE.
+        cls = _target_class(state)
+        if _is_scoped(cls):
+            assert cls is not None
+            statement = statement.where(*_conditions(cls, scope))
+    state.statement = statement
+
+
+# -- rows written through the unit of work ----------------------------------------------------
+
+
+def _stamp(cls: type[Any], get: Any, put: Any, levels: dict[str, int]) -> None:
+    """New row: fill the scope's ids, refuse another tenant's, and refuse creating a
+    new tenant at a level the scope pins (another reseller, account or circle)."""
+    primary = {prop.key for prop in _primary_key_props(cls)}
+    for level, column in cls.__tenant_columns__.items():
+        if level not in levels:
+            continue
+        value = get(column)
+        if value is None and column not in primary:
+            put(column, levels[level])
+        elif value != levels[level]:
+            raise TenantScopeError(f"{cls.__name__} belongs to another {level}")
 
 
 @event.listens_for(Session, "before_flush")
@@ -170,14 +406,7 @@ def _stamp_and_check_rows(session: Session, flush_context: Any, instances: Any) 
             continue
         if scope is None:
             raise TenantScopeError(f"no tenant scope to create {type(obj).__name__}")
-        for level, column in obj.__tenant_columns__.items():
-            if level not in levels or column == "id":
-                continue
-            value = getattr(obj, column)
-            if value is None:
-                setattr(obj, column, levels[level])
-            elif value != levels[level]:
-                raise TenantScopeError(f"{type(obj).__name__} belongs to another {level}")
+        _stamp(type(obj), lambda name, obj=obj: getattr(obj, name), obj.__setattr__, levels)
     for obj in list(session.dirty) + list(session.deleted):
         if not isinstance(obj, TenantScoped):
             continue
@@ -191,7 +420,38 @@ def _stamp_and_check_rows(session: Session, flush_context: Any, instances: Any) 
                 raise TenantScopeError(f"{type(obj).__name__} belongs to another {level}")
 
 
-# -- PostgreSQL: the per-transaction setting that row-level security reads -------------
+# -- scope changes: the identity map and PostgreSQL's per-transaction setting ---------------
+
+
+def _belongs(obj: Any, levels: dict[str, int]) -> bool:
+    """False when the loaded tenant columns show another tenant (unloaded: unknown)."""
+    loaded = inspect(obj).dict
+    return all(
+        loaded.get(column, levels[level]) == levels[level]
+        for level, column in obj.__tenant_columns__.items()
+        if level in levels
+    )
+
+
+def _forget_other_tenants(session: Session) -> None:
+    """Unchanged objects of other tenants leave the identity map: ``Session.get`` returns
+    identity-map hits without SQL, so it would not ask the new scope. Changed ones
+    stay, for ``before_flush`` to refuse."""
+    scope = _scope.get()
+    if scope is None or _bypass.get() is not None:
+        return
+    levels = scope.levels()
+    strangers: Iterable[Any] = [
+        obj
+        for obj in list(session.identity_map.values())
+        if isinstance(obj, TenantScoped)
+        and not inspect(obj).modified
+        and obj not in session.deleted
+        and not _belongs(obj, levels)
+    ]
+    for obj in strangers:
+        if obj in session:
+            session.expunge(obj)
 
 
 def _rls_values() -> tuple[str, str]:
@@ -215,11 +475,14 @@ def _set_tenant_for_transaction(session: Session, transaction: Any, connection: 
     _apply_setting(connection)
 
 
-def _sync_database_setting(session: Session | None) -> None:
-    """Scope changed inside a transaction: tell PostgreSQL too."""
+def _scope_changed(session: Session | None) -> None:
+    """Scope changed: drop other tenants' objects, and tell PostgreSQL inside a transaction."""
     if session is None and has_app_context():
         session = db.session
     if isinstance(session, scoped_session):
         session = session()
-    if session is not None and session.in_transaction():
+    if session is None:
+        return
+    _forget_other_tenants(session)
+    if session.in_transaction():
         _apply_setting(session.connection())

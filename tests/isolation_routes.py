@@ -1,0 +1,520 @@
+"""The route table of the isolation suite (R20): every endpoint of the app, and how a
+login of tenant A reaches it with tenant B's ids, or why it takes no id at all.
+
+``tests/test_isolation.py`` walks ``app.url_map`` and fails for an endpoint that is
+missing here, so a new route cannot ship without saying how it is kept apart.
+
+* ``Reach.ids`` maps each URL parameter to a kind of id (``"circle_id"``: the
+  other tenant's circle); ``query`` does the same for query-string parameters.
+  With ids in the URL or the query, the roles in ``roles`` must get a plain 404.
+* ``Reach.form`` is the POST data (``None``: the route takes no POST). An
+  ``Other("unique_id")`` value is filled with the other tenant's id: a forged id in
+  a form field must change nothing of the other tenant's, and link nothing to it.
+* ``host`` is ``"portal"`` (tenant A's own host) or ``"console"`` (the platform
+  operator's console: reseller ids in its URLs are the operator's to see; what is
+  checked there is that no reseller login reaches the console at all).
+
+Roles of tenant A: ``admin``, ``billing``, ``support`` (reseller staff), ``manager``
+(an account manager of A's first account) and ``circle`` (the circle login of A's
+first circle). A role not in ``roles`` must be refused without a hint whether the
+object exists: 404, or the redirect to a login page that every id gets alike.
+
+``build_targets`` makes one object of each id kind (``ID_KINDS``) in B's first
+circle, in A's first circle, in A's other account and in a second circle of A's
+first account, so every id in the table names a real row.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from invoices.models import PriceBookEntry
+from pbx_platform.db import db, utcnow
+from pbx_platform.tenancy import use_scope
+from tenants.models import (
+    Account,
+    AccountOption,
+    AccountOptionKind,
+    Circle,
+    CirclePhoneNumber,
+    PickupGroup,
+    RingGroup,
+    RingGroupMember,
+    Staff,
+    Unique,
+    UniqueKind,
+)
+from tenants.options.models import (
+    CIRCLE_KINDS,
+    Cart,
+    CartAction,
+    CartLine,
+    CircleOption,
+    ConferenceMember,
+    ConferenceRoom,
+    Ivr,
+    OptionKind,
+    OutboundSelector,
+    Recording,
+    RecordingLimit,
+)
+from tenants.services import provisioning as p
+from tests.factories import PASSWORD, Tenant, World
+
+STAFF = ("admin", "billing", "support", "manager")
+CIRCLE = ("circle",)
+ADMIN = ("admin",)
+PORTAL_ROLES = (*STAFF, *CIRCLE)
+
+# The kinds of id the suite builds for each tenant (see ``test_isolation.Ids``).
+ID_KINDS = (
+    "reseller_id",
+    "account_id",
+    "circle_id",
+    "unique_id",
+    "phone_id",
+    "group_id",
+    "ring_group_id",
+    "room_id",
+    "selector_id",
+    "ivr_id",
+    "recording_id",
+    "cart_id",
+    "cart_line_id",
+    "account_cart_id",
+    "account_cart_line_id",
+)
+
+
+@dataclass(frozen=True)
+class Other:
+    """A form or query value: the other tenant's id of ``kind``, written as ``pattern``."""
+
+    kind: str
+    pattern: str = "{}"
+
+
+@dataclass(frozen=True)
+class Reach:
+    ids: Mapping[str, str] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
+    host: str = "portal"
+    query: Mapping[str, str] = field(default_factory=dict)
+    form: Mapping[str, Any] | None = None
+    # What a GET with tenant A's own ids answers to the first role (the control that
+    # shows the role reaches the page at all).
+    own_status: int = 200
+
+    @property
+    def names_objects(self) -> bool:
+        """The URL names an object: another tenant's must be a plain 404."""
+        return bool(self.ids or self.query)
+
+
+@dataclass(frozen=True)
+class Exempt:
+    reason: str
+
+
+NO_ID = "takes no object id; shows or changes only what the caller's own scope holds"
+LOGIN = "login page: no object id; which tenant's logins it accepts is tested on its own"
+LOGOUT = "logout: no object id; ends the caller's own login only"
+LIST = "list page of the caller's own scope, no object id"
+
+# Plausible form data for the circle pages, shared by the circle's own tree
+# (/portal) and the staff tree (/staff/circles/<circle_id>).
+ROOM_FORM = {
+    "name": "Room 2",
+    "extension": "351",
+    "phone_number_id": Other("phone_id"),
+    "members": Other("unique_id"),
+    "broadcast": "1",
+    "new_pin": "4321",
+}
+SELECTOR_FORM = {"name": "Sales line", "extension": "352", "phone_number_id": Other("phone_id")}
+IVR_FORM = {
+    "extension": "510",
+    "display_name": "Main menu",
+    "answer_after_seconds": "0",
+    "channels": "2",
+    "after_hours": "hangup",
+    "timeout": Other("unique_id", "unique:{}"),
+    "digit_1": Other("unique_id", "unique:{}"),
+    "digit_2": Other("ring_group_id", "ring_group:{}"),
+}
+UNIQUE_FORM = {
+    "extension": "205",
+    "display_name": "Front desk",
+    "pickup_group_id": Other("group_id"),
+}
+CART_FORM = {"action": "buy", "tick_ivr": "1", "count_monitoring": "1"}
+
+# endpoint (without the blueprint) → (URL ids besides circle_id, POST form or None)
+CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
+    "add_pickup_group": ({}, {"name": "Sales"}),
+    "add_to_cart": ({}, CART_FORM),
+    "apply_renumber": ({}, {"token": "forged"}),
+    "cart": ({}, None),
+    "change_extension_length": ({}, {"length": "4", "token": "forged"}),
+    "conference_room_delete": ({"room_id": "room_id"}, {}),
+    "conference_room_edit": ({"room_id": "room_id"}, ROOM_FORM),
+    "conference_room_new": ({}, ROOM_FORM),
+    "conference_rooms": ({}, None),
+    "confirm_cart": ({}, {"cart_id": Other("cart_id")}),
+    "create_ivr": ({}, {"extension": "511", "display_name": "Night menu"}),
+    "delete_pickup_group": ({"group_id": "group_id"}, {}),
+    "extension_length_confirm": ({}, None),
+    "ivr_delete": ({"ivr_id": "ivr_id"}, {}),
+    "ivr_delete_prompt": ({"ivr_id": "ivr_id"}, {}),
+    "ivr_edit": ({"ivr_id": "ivr_id"}, None),
+    "ivr_prompt": ({"ivr_id": "ivr_id"}, None),
+    "ivr_save": ({"ivr_id": "ivr_id"}, IVR_FORM),
+    "ivr_speech_prompt": ({"ivr_id": "ivr_id"}, {"speech_text": "お電話ありがとうございます"}),
+    "ivr_upload_prompt": ({"ivr_id": "ivr_id"}, {}),
+    "ivrs": ({}, None),
+    "licences_settings": ({}, None),
+    "options": ({}, None),
+    "outbound_selector_delete": ({"selector_id": "selector_id"}, {}),
+    "outbound_selector_edit": ({"selector_id": "selector_id"}, SELECTOR_FORM),
+    "outbound_selector_new": ({}, SELECTOR_FORM),
+    "outbound_selectors": ({}, None),
+    "pickup_group": ({"group_id": "group_id"}, {"name": "Renamed"}),
+    "pickup_groups": ({}, None),
+    "recording_archive": ({}, None),
+    "recording_settings": ({}, None),
+    "recording_wav": ({"recording_id": "recording_id"}, None),
+    "refresh_cart": ({}, {}),
+    "remove_cart_lines": ({}, {"delete": Other("cart_line_id")}),
+    "renumber": ({}, None),
+    "save_licences": ({}, {"monitoring": Other("unique_id"), "whispering": Other("unique_id")}),
+    "save_recording_settings": ({}, {"refuse": Other("unique_id")}),
+    "set_recording_limit": ({}, {"limit_gb": "200"}),
+    "settings": ({}, None),
+    "unique_detail": ({"unique_id": "unique_id"}, UNIQUE_FORM),
+    "uniques": ({}, None),
+}
+# Pages that answer a bare GET with 422: they need a query (a new length, a date range).
+CIRCLE_OWN_STATUS = {"extension_length_confirm": 422, "recording_archive": 422}
+CIRCLE_QUERIES = {"uniques": {"group": "group_id"}}
+
+
+def _circle_pages() -> dict[str, Reach | Exempt]:
+    table: dict[str, Reach | Exempt] = {}
+    for name, (ids, form) in CIRCLE_PAGES.items():
+        query = CIRCLE_QUERIES.get(name, {})
+        own = CIRCLE_OWN_STATUS.get(name, 200)
+        table[f"circle_staff.{name}"] = Reach(
+            ids={"circle_id": "circle_id", **ids},
+            roles=STAFF,
+            query=query,
+            form=form,
+            own_status=own,
+        )
+        if ids or query or (form and any(isinstance(v, Other) for v in form.values())):
+            table[f"circle_self.{name}"] = Reach(
+                ids=ids, roles=CIRCLE, query=query, form=form, own_status=own
+            )
+        else:
+            table[f"circle_self.{name}"] = Exempt(NO_ID)
+    return table
+
+
+ROUTES: dict[str, Reach | Exempt] = {
+    **_circle_pages(),
+    # -- logins, and pages with no object id ------------------------------------------------
+    "auth.circle_login": Exempt(LOGIN),
+    "auth.staff_login": Exempt(LOGIN),
+    "auth.console_login": Exempt(LOGIN),
+    "auth.circle_logout": Exempt(LOGOUT),
+    "auth.staff_logout": Exempt(LOGOUT),
+    "auth.console_logout": Exempt(LOGOUT),
+    "health.healthz": Exempt("health probe: answers on any host, reads no tenant data"),
+    "static": Exempt("static files of the application, the same for every tenant"),
+    "themes.static": Exempt("static files of the base theme, the same for every tenant"),
+    "themes.theme_css": Exempt("the brand of the host's reseller; no id in the URL"),
+    "themes.logo": Exempt("the logo of the host's reseller; no id in the URL"),
+    "web.switch_locale": Exempt("stores a language in the caller's own cookie"),
+    "console.index": Exempt("redirects to the caller's home page; no id"),
+    "circle_portal.home": Exempt(LIST),
+    "circle_portal.skip_password_change": Exempt(NO_ID),
+    "staff_portal.dashboard": Exempt(LIST),
+    "staff_portal.audit": Exempt(LIST + " (tested in test_audit)"),
+    "console.resellers": Exempt("console list: every reseller is the operator's to see"),
+    "console.accounts": Exempt("console list: every account is the operator's to see"),
+    "console.audit": Exempt("console audit log: across resellers by design (test_audit)"),
+    # -- the circle's own login page and the brand: forged ids in their forms ---------------
+    "circle_portal.change_password": Reach(
+        roles=CIRCLE,
+        form={
+            "current_password": "Start#Pass2026",
+            "new_password": "Other#Pass2027",
+            "new_password_repeat": "Other#Pass2027",
+            "circle_id": Other("circle_id"),
+            "reseller_id": Other("reseller_id"),
+        },
+    ),
+    "circle_portal.change_login_id": Reach(
+        roles=CIRCLE,
+        form={
+            "login_id": "renamed-login",
+            "circle_id": Other("circle_id"),
+            "reseller_id": Other("reseller_id"),
+        },
+    ),
+    "themes.edit_theme": Reach(
+        roles=ADMIN,
+        form={
+            "product_name": "Renamed Phone",
+            "primary_color": "#1f4e8c",
+            "accent_color": "#e8f0fb",
+            "support_phone": "",
+            "support_email": "help@renamed.test",
+            "footer_text": "",
+            "reseller_id": Other("reseller_id"),
+            "theme_id": Other("reseller_id"),
+        },
+    ),
+    # -- the reseller's portal ----------------------------------------------------------------
+    "staff_portal.account_detail": Reach(ids={"account_id": "account_id"}, roles=STAFF),
+    "staff_portal.account_options": Reach(ids={"account_id": "account_id"}, roles=STAFF),
+    "staff_portal.account_add_to_cart": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"action": "buy", "tick_invoice_mailing": "1"},
+    ),
+    "staff_portal.account_remove_cart_lines": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"delete": Other("account_cart_line_id")},
+    ),
+    "staff_portal.account_confirm_cart": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"cart_id": Other("account_cart_id")},
+    ),
+    "staff_portal.circle_detail": Reach(ids={"circle_id": "circle_id"}, roles=STAFF),
+    "staff_portal.set_password_policy": Reach(
+        ids={"circle_id": "circle_id"},
+        roles=STAFF,
+        form={
+            "policy": "force",
+            "reseller_id": Other("reseller_id"),
+            "account_id": Other("account_id"),
+            "circle_id": Other("circle_id"),
+        },
+    ),
+    # -- the platform operator's console: reseller logins get 404 on their own host ---------
+    "console.reseller_detail": Reach(
+        ids={"reseller_id": "reseller_id"}, roles=STAFF, host="console"
+    ),
+    "console.oem_server": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        host="console",
+        form={"slug": "hijack", "name": "Hijack K.K.", "admin_email": "boss@hijack.test"},
+    ),
+    "console.end_oem_server": Reach(
+        ids={"account_id": "account_id"}, roles=STAFF, host="console", form={}
+    ),
+}
+
+
+# -- the objects behind the id kinds --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ids:
+    """One id of each kind in ``ID_KINDS``, all within one circle of one tenant."""
+
+    reseller_id: int
+    account_id: int
+    circle_id: int
+    unique_id: int
+    phone_id: int
+    group_id: int
+    ring_group_id: int
+    room_id: int
+    selector_id: int
+    ivr_id: int
+    recording_id: int
+    cart_id: int
+    cart_line_id: int
+    account_cart_id: int
+    account_cart_line_id: int
+
+    def of(self, kind: str) -> int:
+        return int(getattr(self, kind))
+
+    @classmethod
+    def nowhere(cls) -> Ids:
+        """Ids that exist in no tenant."""
+        return cls(**{f.name: MISSING_ID for f in fields(cls)})
+
+
+MISSING_ID = 987_654_321
+
+
+def _wav() -> bytes:
+    """A tenth of a second of silence, 8 kHz mono 16-bit PCM (what the PBX plays)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(bytes(1600))
+    return out.getvalue()
+
+
+WAV = _wav()
+
+
+def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -> Ids:
+    """A row of every tenant table in ``circle``: options, uniques of each kind, a
+    conference room with a member, a selector, an IVR with a prompt, a recording,
+    carts. ``first``: also the account's and the reseller's one-per-owner rows."""
+    tenant_ids = {
+        "reseller_id": circle.reseller_id,
+        "account_id": circle.account_id,
+        "circle_id": circle.id,
+    }
+    account_ids = {"reseller_id": circle.reseller_id, "account_id": circle.account_id}
+    for kind in CIRCLE_KINDS:
+        db.session.add(
+            CircleOption(**tenant_ids, kind=kind, quantity=1, starts_on=date(2020, 1, 1))
+        )
+    if first:
+        db.session.add(
+            AccountOption(
+                **account_ids, kind=AccountOptionKind.INVOICE_MAILING, starts_on=date(2020, 1, 1)
+            )
+        )
+        if circle.account_id == _first_account(circle.reseller_id):
+            db.session.add(
+                PriceBookEntry(
+                    reseller_id=circle.reseller_id, option_kind="ivr", monthly_price_yen=1000
+                )
+            )
+    phone = db.session.scalars(
+        select(Unique).where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
+    ).first() or p.create_unique(circle, extension=f"{prefix}1", display_name="phone")
+    numbers = list(circle.phone_numbers)
+    if not numbers:
+        numbers.append(CirclePhoneNumber(**tenant_ids, e164=f"+8136{circle.id:08d}"))
+    selector_number = CirclePhoneNumber(**tenant_ids, e164=f"+8135{circle.id:08d}")
+    group = PickupGroup(**tenant_ids, name="Night")
+    ring_group = RingGroup(**tenant_ids, name="Support", extension=f"{prefix}9")
+    db.session.add_all([*numbers, selector_number, group, ring_group, RecordingLimit(**tenant_ids)])
+    db.session.flush()
+    room = p.create_unique(
+        circle, extension=f"{prefix}5", display_name="room", kind=UniqueKind.CONFERENCE_ROOM
+    )
+    selector = p.create_unique(
+        circle, extension=f"{prefix}6", display_name="selector", kind=UniqueKind.OUTBOUND_SELECTOR
+    )
+    ivr_unique = p.create_unique(
+        circle, extension=f"{prefix}7", display_name="ivr", kind=UniqueKind.IVR
+    )
+    conference = ConferenceRoom(**tenant_ids, unique_id=room.id)
+    ivr = Ivr(**tenant_ids, unique_id=ivr_unique.id, prompt_wav=WAV, prompt_source="upload")
+    recording = Recording(
+        **tenant_ids, unique_id=phone.id, started_at=utcnow(), size_bytes=len(WAV), wav=WAV
+    )
+    cart = Cart(**tenant_ids, owner=f"circle:{circle.id}")
+    account_cart = Cart(**account_ids, circle_id=None, owner=f"staff:{owner.id}")
+    db.session.add_all(
+        [
+            conference,
+            OutboundSelector(
+                **tenant_ids, unique_id=selector.id, phone_number_id=selector_number.id
+            ),
+            ivr,
+            recording,
+            cart,
+            account_cart,
+            RingGroupMember(**tenant_ids, ring_group=ring_group, unique_id=phone.id),
+        ]
+    )
+    db.session.flush()
+    line = CartLine(
+        **account_ids, cart_id=cart.id, action=CartAction.BUY, kind=OptionKind.MONITORING
+    )
+    account_line = CartLine(
+        **account_ids,
+        cart_id=account_cart.id,
+        action=CartAction.BUY,
+        kind=OptionKind.INVOICE_MAILING,
+    )
+    db.session.add_all(
+        [
+            line,
+            account_line,
+            ConferenceMember(**tenant_ids, room_id=conference.id, unique_id=phone.id),
+        ]
+    )
+    db.session.flush()
+    return Ids(
+        **tenant_ids,
+        unique_id=phone.id,
+        phone_id=numbers[0].id,
+        group_id=group.id,
+        ring_group_id=ring_group.id,
+        room_id=room.id,
+        selector_id=selector.id,
+        ivr_id=ivr.id,
+        recording_id=recording.id,
+        cart_id=cart.id,
+        cart_line_id=line.id,
+        account_cart_id=account_cart.id,
+        account_cart_line_id=account_line.id,
+    )
+
+
+def _first_account(reseller_id: int) -> int | None:
+    return db.session.scalars(
+        select(Account.id).where(Account.reseller_id == reseller_id).order_by(Account.id)
+    ).first()
+
+
+def build_ids(tenant: Tenant, *, circle_id: int, prefix: int, sibling: bool = False) -> Ids:
+    """Objects of every id kind in the circle ``circle_id`` of ``tenant`` (committed), or,
+    with ``sibling``, in a new circle of the same account."""
+    with use_scope(tenant.scope):
+        circle = db.session.get(Circle, circle_id)
+        assert circle is not None
+        if sibling:
+            account = db.session.get(Account, circle.account_id)
+            assert account is not None
+            circle = p.create_circle(
+                account, name="sibling", login_id=f"{tenant.slug}-sibling", password=PASSWORD
+            )
+        owner = db.session.scalars(select(Staff).where(Staff.email == tenant.staff["admin"])).one()
+        ids = _circle_objects(circle, owner, prefix, first=not sibling)
+        db.session.commit()
+        return ids
+
+
+@dataclass(frozen=True)
+class Targets:
+    world: World
+    a: Ids  # A's first circle: what A's logins own
+    b: Ids  # B's first circle: what no login of A may reach
+    a_other: Ids  # A's other account: outside the account manager's scope
+    a_sibling: Ids  # a second circle of A's first account: outside the circle login's scope
+
+
+def build_targets(world: World) -> Targets:
+    """Call inside an application context."""
+    return Targets(
+        world=world,
+        a=build_ids(world.a, circle_id=world.a.circle_id, prefix=21),
+        b=build_ids(world.b, circle_id=world.b.circle_id, prefix=21),
+        a_other=build_ids(world.a, circle_id=world.a.other_circle_id, prefix=22),
+        a_sibling=build_ids(world.a, circle_id=world.a.circle_id, prefix=23, sibling=True),
+    )
