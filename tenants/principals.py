@@ -37,7 +37,7 @@ def login_endpoint() -> str | None:
         return None
     if portal.is_console:
         return "auth.console_login"
-    if request.blueprint == "staff_portal":
+    if request.path.startswith("/staff/"):
         return "auth.staff_login"
     return "auth.circle_login"
 

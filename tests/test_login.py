@@ -445,3 +445,10 @@ def test_login_writes_the_principal_with_its_session_version(world, browser, app
     with app.app_context(), use_scope(world.a.scope):
         circle = db.session.scalars(select(Circle).where(Circle.id == world.a.circle_id)).one()
         assert data["_user_id"] == f"circle:{circle.id}:{circle.session_version}"
+
+
+@pytest.mark.parametrize("path", ["/staff/", "/staff/circles/1/options", "/staff/theme"])
+def test_anonymous_staff_pages_lead_to_the_staff_login(world, browser, path):
+    response = browser(world.a.host).get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/staff/login")

@@ -194,3 +194,27 @@ def _write_as_a(a: Tenant, b: Tenant) -> None:
             text("UPDATE account SET reseller_id = :b WHERE id = :id"),
             {"b": b.reseller_id, "id": a.other_account_id},
         )
+
+
+def test_the_host_map_is_readable_but_only_the_bypass_writes_it(app: Flask, world: World) -> None:
+    """reseller_host finds the tenant, so every request reads it; code acting for one
+    reseller must not take over another's host name (migration 0003)."""
+    set_tenant(str(world.a.reseller_id))
+    assert scalar("SELECT count(*) FROM reseller_host WHERE host = :h", h=world.b.host) == 1
+    moved = db.session.execute(
+        text("UPDATE reseller_host SET reseller_id = :a WHERE host = :h"),
+        {"a": world.a.reseller_id, "h": world.b.host},
+    )
+    assert moved.rowcount == 0  # no row is visible for writing
+    with pytest.raises(DBAPIError), db.session.begin_nested():
+        db.session.execute(
+            text(
+                "INSERT INTO reseller_host (reseller_id, host, kind, is_custom) "
+                "VALUES (:a, 'stolen.example', 'portal', true)"
+            ),
+            {"a": world.a.reseller_id},
+        )
+    set_tenant(str(world.b.reseller_id))
+    assert scalar("SELECT reseller_id FROM reseller_host WHERE host = :h", h=world.b.host) == (
+        world.b.reseller_id
+    )
