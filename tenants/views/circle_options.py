@@ -27,23 +27,25 @@ def _target() -> carts.Target:
     return carts.Target(account=g.circle.account, circle=g.circle)
 
 
-@bp.get("/options")
-def options() -> Any:
-    """R9: every option the circle holds, with cancellation (R10) and purchase forms."""
+def _options_page(errors: list[str] | None = None, status: int = 200) -> Any:
     now = utcnow()
-    today = tokyo_today(now)
-    allowed = services.allowed_kinds(current_user._get_current_object(), for_account=False)
     return render_template(
         "tenants/circle/options.html",
-        holdings=services.holdings(g.circle, today),
+        holdings=services.holdings(g.circle, tokyo_today(now)),
         kinds=CIRCLE_KINDS,
-        allowed=allowed,
+        allowed=services.allowed_kinds(current_user._get_current_object(), for_account=False),
         counted_cancel=CANCEL_BY_COUNT,
         quantity_kinds=QUANTITY_KINDS,
         prices=services.prices(g.circle.reseller_id),
         cancel_effective=cancellation_effective_date(now),
-        errors=[],
-    )
+        errors=errors or [],
+    ), status
+
+
+@bp.get("/options")
+def options() -> Any:
+    """R9: every option the circle holds, with cancellation (R10) and purchase forms."""
+    return _options_page()
 
 
 @bp.post("/options/cart")
@@ -76,18 +78,7 @@ def add_to_cart() -> Any:
             errors.append(str(exc))
     if errors:
         # Nothing is kept: the request rolls back on an error status.
-        now = utcnow()
-        return render_template(
-            "tenants/circle/options.html",
-            holdings=services.holdings(g.circle, tokyo_today(now)),
-            kinds=CIRCLE_KINDS,
-            allowed=services.allowed_kinds(principal, for_account=False),
-            counted_cancel=CANCEL_BY_COUNT,
-            quantity_kinds=QUANTITY_KINDS,
-            prices=services.prices(g.circle.reseller_id),
-            cancel_effective=cancellation_effective_date(now),
-            errors=errors,
-        ), 422
+        return _options_page(errors, 422)
     return redirect(url_for(".cart"))
 
 
