@@ -33,7 +33,7 @@ import contextvars
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flask import has_app_context
@@ -166,12 +166,19 @@ def _conditions(cls: type[Any], scope: Scope) -> list[Any]:
     ]
 
 
-def _criteria(scope: Scope) -> list[Any]:
-    return [
+def _criteria(scope: Scope) -> tuple[Any, ...]:
+    return _criteria_for(scope, len(Base.registry.mappers))
+
+
+@lru_cache(maxsize=4096)
+def _criteria_for(scope: Scope, mapper_count: int) -> tuple[Any, ...]:
+    """The loader criteria of one scope, built once: they are immutable options, and
+    building ~20 of them on every statement cost more than the query itself."""
+    return tuple(
         with_loader_criteria(cls, condition, include_aliases=True)
         for cls in _scoped_classes()
         for condition in _conditions(cls, scope)
-    ]
+    )
 
 
 # -- which tenant tables a statement reaches, and whether the criteria can reach them ----

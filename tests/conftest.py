@@ -53,7 +53,9 @@ def _postgres_urls(owner_url: str) -> tuple[str, str, str]:
 
 
 def _drop_postgres(owner_url: str, name: str) -> None:
-    admin = create_engine(make_url(owner_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        make_url(owner_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -73,7 +75,9 @@ def database_urls() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def app(database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def app(
+    database_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
     owner_url, app_url = database_urls
     os.environ["MIGRATE_DATABASE_URL"] = owner_url
     app = create_app(
@@ -145,8 +149,15 @@ class PortalClient:
                 return found.group(1)
         raise AssertionError("no page offered a CSRF token")
 
-    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-             token_from: str | None = None, **kwargs: Any) -> Any:
+    def post(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        csrf: bool = True,
+        token_from: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.token(token_from or path)
