@@ -519,3 +519,9 @@ def test_an_extension_taken_meanwhile_is_a_message_not_an_error(world, app, monk
         )
         assert outcome.errors == {"extension": ["Extension 202 is already used by another unique."]}
         assert unique.extension == "201"
+
+
+def test_staff_circle_page_links_each_unique_to_its_staff_detail(world: Any, browser: Any) -> None:
+    client = as_staff(world, browser)
+    page = text(client.get(f"/staff/circles/{world.a.circle_id}"))
+    assert f"/staff/circles/{world.a.circle_id}/uniques/{world.a.unique_id}" in page
