@@ -8,10 +8,10 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pbx_platform.db import ResellerOwned, Timestamped, db
+from pbx_platform.db import Model, ResellerOwned, Timestamped
 
 
-class PriceBookEntry(ResellerOwned, Timestamped, db.Model):
+class PriceBookEntry(ResellerOwned, Timestamped, Model):
     """The monthly price (tax-exclusive, yen) of one unit of an option kind."""
 
     __tablename__ = "price_book_entry"

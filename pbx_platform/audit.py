@@ -14,17 +14,18 @@ Secrets are shown as ``[redacted]``: a column whose last word is ``password``,
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlalchemy.sql.dml import DMLWhereBase
 
-from pbx_platform.db import TenantScoped, db, utcnow
+from pbx_platform.db import Model, TenantScoped, db, utcnow
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import current_scope, on_bypass
 
@@ -172,7 +173,7 @@ def _row(obj: Any, verb: str, before: Any, after: Any) -> dict[str, Any] | None:
 def _write(session: Session, rows: list[dict[str, Any] | None]) -> None:
     kept = [row for row in rows if row is not None]
     if kept:
-        session.connection().execute(AuditLog.__table__.insert(), kept)
+        session.connection().execute(cast(Table, AuditLog.__table__).insert(), kept)
 
 
 @event.listens_for(Session, "after_flush")
@@ -214,7 +215,7 @@ def _load_old_values_on_set(mapper: Mapper[Any], cls: type[Any]) -> None:
         event.listen(getattr(cls, attr.key), "set", _keep_old_value, active_history=True)
 
 
-for _mapper in list(db.Model.registry.mappers):
+for _mapper in list(Model.registry.mappers):
     if _mapper.configured:
         _load_old_values_on_set(_mapper, _mapper.class_)
 
@@ -239,7 +240,8 @@ def _bulk_where(state: ORMExecuteState, cls: Any) -> Any:
     params = state.parameters
     if state.is_executemany and isinstance(params, list) and all("id" in row for row in params):
         return cls.id.in_([row["id"] for row in params])
-    return state.statement.whereclause
+    # Called for bulk UPDATE and DELETE only; both carry a WHERE clause.
+    return cast(DMLWhereBase, state.statement).whereclause
 
 
 def _statement_class(state: ORMExecuteState) -> Any:
@@ -248,7 +250,7 @@ def _statement_class(state: ORMExecuteState) -> Any:
     if mapper is not None:
         return mapper.class_
     table = getattr(state.statement, "table", None)
-    for candidate in db.Model.registry.mappers:
+    for candidate in Model.registry.mappers:
         if candidate.local_table is table:
             return candidate.class_
     return None
@@ -258,7 +260,9 @@ def _inserted_rows(state: ORMExecuteState) -> list[dict[str, Any]]:
     """The rows of an INSERT: its parameter dictionaries, or its inline VALUES."""
     params = state.parameters
     if params:
-        return [dict(row) for row in (params if isinstance(params, list) else [params])]
+        # Not a list of rows: one row (SQLAlchemy types it as any Sequence too).
+        rows = params if isinstance(params, list) else [cast("Mapping[str, Any]", params)]
+        return [dict(row) for row in rows]
     values = getattr(state.statement, "_values", None) or {}
     row = {
         str(getattr(key, "key", key)): getattr(value, "value", str(value))
@@ -328,7 +332,7 @@ def _record_bypass(reason: str) -> None:
     if reseller_id is None:
         return  # no tenant exists yet: nothing to bypass
     db.session.connection().execute(
-        AuditLog.__table__.insert(),
+        cast(Table, AuditLog.__table__).insert(),
         [
             {
                 "reseller_id": reseller_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
@@ -63,6 +63,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# ``db.Model`` is built at run time, so type checkers cannot see it; models subclass
+# ``Model``, which is ``db.Model`` at run time and the declarative base for the checker.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 
 def str_enum(cls: type[enum.Enum], name: str, length: int = 20) -> Enum:

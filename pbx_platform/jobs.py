@@ -39,7 +39,7 @@ def make_celery(app: Flask) -> Celery:
     """A Celery app whose tasks run inside ``app``; configured from ``app.config``."""
     broker_url = app.config["CELERY_BROKER_URL"]
 
-    class AppTask(Task):  # type: ignore[misc]
+    class AppTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             # An empty context: an eager task must not see the caller's tenant
             # scope or audit actor, which a worker would not have either.

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pbx_platform.db import ResellerOwned, db, utcnow
+from pbx_platform.db import Model, ResellerOwned, utcnow
 
 
-class AuditLog(ResellerOwned, db.Model):
+class AuditLog(ResellerOwned, Model):
     """Who changed what, in which tenant, from what to what, and when.
 
     Rows are written by the flush hook in ``pbx_platform.audit`` for every change

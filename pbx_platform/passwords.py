@@ -11,6 +11,7 @@ import re
 import unicodedata
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -26,7 +27,7 @@ LOGIN_ID_MAX_LENGTH = 64
 LOGIN_ID_MIN_LENGTH = 4
 
 # OWASP's argon2id minimum: m=19456 KiB, t=2, p=1.
-HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+HASH_PARAMETERS: dict[str, Any] = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
 _hasher = PasswordHasher(**HASH_PARAMETERS)
 # A hash verified against when the login is unknown, so that a miss costs the
 # same time as a hit and does not reveal which IDs exist.

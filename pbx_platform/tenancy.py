@@ -30,13 +30,14 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, cast
 
 from flask import has_app_context
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect, select, tuple_
 from sqlalchemy.orm import (
     FromStatement,
@@ -145,7 +146,7 @@ def _tenant_tables() -> frozenset[str]:
 @cache
 def _mapped_tenants(mapper_count: int) -> tuple[list[type[Any]], frozenset[str]]:
     """The tenant-scoped classes and their tables (recomputed when a model is added)."""
-    classes = [
+    classes: list[type[Any]] = [
         mapper.class_
         for mapper in Base.registry.mappers
         if issubclass(mapper.class_, TenantScoped) and mapper.class_.__tenant_columns__
@@ -257,11 +258,12 @@ def _key(column: Any) -> str:
     return str(getattr(column, "key", column))
 
 
-def _parameter_rows(state: ORMExecuteState) -> list[MutableMapping[str, Any]]:
+def _parameter_rows(state: ORMExecuteState) -> list[Mapping[str, Any]]:
     params = state.parameters
     if params is None:
         return []
-    return list(params) if isinstance(params, list | tuple) else [params]
+    # Not a list or tuple of rows: one row (SQLAlchemy types it as any Sequence too).
+    return list(params) if isinstance(params, list | tuple) else [cast("Mapping[str, Any]", params)]
 
 
 def _check_update_values(state: ORMExecuteState, cls: type[Any]) -> None:
@@ -381,7 +383,8 @@ def _scope_statement(state: ORMExecuteState) -> None:
         cls = _target_class(state)
         if _is_scoped(cls):
             assert cls is not None
-            statement = statement.where(*_conditions(cls, scope))
+            # A column load or refresh is always a SELECT.
+            statement = cast("Select[Any]", statement).where(*_conditions(cls, scope))
     state.statement = statement
 
 
@@ -482,7 +485,7 @@ def _set_tenant_for_transaction(session: Session, transaction: Any, connection: 
     _apply_setting(connection)
 
 
-def _scope_changed(session: Session | None) -> None:
+def _scope_changed(session: Session | scoped_session[FlaskSession] | None) -> None:
     """Scope changed: drop other tenants' objects, and tell PostgreSQL inside a transaction."""
     if session is None and has_app_context():
         session = db.session

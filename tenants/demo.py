@@ -40,7 +40,7 @@ def _registration_number(twelve_digits: str) -> str:
     return f"T{corporate_number_check_digit(twelve_digits)}{twelve_digits}"
 
 
-RESELLERS = [
+RESELLERS: list[dict[str, Any]] = [
     {
         "slug": "direct",
         "name": "PBXプラットフォーム 直販",

@@ -20,15 +20,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from pbx_platform.db import (
     AccountOwned,
     CircleOwned,
+    Model,
     ResellerOwned,
     TenantScoped,
     Timestamped,
-    db,
     str_enum,
 )
 
 
-class Reseller(TenantScoped, Timestamped, db.Model):
+class Reseller(TenantScoped, Timestamped, Model):
     """An OEM partner (an account with R1's OEM server option), or the platform itself."""
 
     __tablename__ = "reseller"
@@ -57,7 +57,7 @@ class Reseller(TenantScoped, Timestamped, db.Model):
     )
 
 
-class ResellerHost(db.Model):
+class ResellerHost(Model):
     """A host name that serves a reseller's portal.
 
     Deliberately not tenant-scoped: it is the public map from the request's host
@@ -79,7 +79,7 @@ class ResellerHost(db.Model):
     reseller: Mapped[Reseller] = relationship(back_populates="hosts")
 
 
-class Account(ResellerOwned, Timestamped, db.Model):
+class Account(ResellerOwned, Timestamped, Model):
     """A customer account: the contracting party, with the postal address invoices go to."""
 
     __tablename__ = "account"
@@ -108,7 +108,7 @@ class AccountOptionKind(enum.StrEnum):
     INVOICE_MAILING = "invoice_mailing"  # R2
 
 
-class AccountOption(AccountOwned, Timestamped, db.Model):
+class AccountOption(AccountOwned, Timestamped, Model):
     """An account option (R1, R2) held from ``starts_on`` to ``ends_on`` (inclusive)."""
 
     __tablename__ = "account_option"
@@ -135,7 +135,7 @@ class PasswordPolicy(enum.StrEnum):
     FORCE = "force"
 
 
-class Circle(UserMixin, AccountOwned, Timestamped, db.Model):
+class Circle(UserMixin, AccountOwned, Timestamped, Model):
     """One PBX tenant, and the login of the circle portal (R14, R15, R17)."""
 
     __tablename__ = "circle"
@@ -172,7 +172,7 @@ class Circle(UserMixin, AccountOwned, Timestamped, db.Model):
     )
 
 
-class CirclePhoneNumber(CircleOwned, db.Model):
+class CirclePhoneNumber(CircleOwned, Model):
     """One of the circle's outside numbers, stored in E.164."""
 
     __tablename__ = "circle_phone_number"
@@ -186,7 +186,7 @@ class CirclePhoneNumber(CircleOwned, db.Model):
     __table_args__ = (UniqueConstraint("circle_id", "e164"),)
 
 
-class PickupGroup(CircleOwned, db.Model):
+class PickupGroup(CircleOwned, Model):
     """R16: uniques that may answer each other's ringing calls."""
 
     __tablename__ = "pickup_group"
@@ -230,7 +230,7 @@ class Carrier(enum.StrEnum):
     OTHER = "other"
 
 
-class Unique(CircleOwned, Timestamped, db.Model):
+class Unique(CircleOwned, Timestamped, Model):
     """A member of a circle: a terminal, or a virtual entry (conference room, IVR, selector)."""
 
     __tablename__ = "unique_entry"
@@ -265,7 +265,7 @@ class Unique(CircleOwned, Timestamped, db.Model):
     )
 
 
-class RingGroup(CircleOwned, Timestamped, db.Model):
+class RingGroup(CircleOwned, Timestamped, Model):
     """同時呼出: several uniques rung at once; cleared by an R13 length change."""
 
     __tablename__ = "ring_group"
@@ -281,7 +281,7 @@ class RingGroup(CircleOwned, Timestamped, db.Model):
     )
 
 
-class RingGroupMember(CircleOwned, db.Model):
+class RingGroupMember(CircleOwned, Model):
     __tablename__ = "ring_group_member"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -311,7 +311,7 @@ class StaffRole(enum.StrEnum):
     SUPPORT = "support"  # read-only
 
 
-class Staff(UserMixin, ResellerOwned, Timestamped, db.Model):
+class Staff(UserMixin, ResellerOwned, Timestamped, Model):
     """A person who logs in with e-mail and password: platform staff (under the
     platform reseller), reseller staff, or an account's manager."""
 
@@ -341,7 +341,7 @@ class Staff(UserMixin, ResellerOwned, Timestamped, db.Model):
         return f"staff:{self.id}:{self.session_version}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     __table_args__ = (

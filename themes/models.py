@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pbx_platform.db import ResellerOwned, Timestamped, db
+from pbx_platform.db import Model, ResellerOwned, Timestamped
 
 
-class Theme(ResellerOwned, Timestamped, db.Model):
+class Theme(ResellerOwned, Timestamped, Model):
     __tablename__ = "theme"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    reseller_id: Mapped[int] = mapped_column(  # type: ignore[assignment]
+    reseller_id: Mapped[int] = mapped_column(
         ForeignKey("reseller.id", ondelete="CASCADE"), unique=True
     )
     product_name: Mapped[str] = mapped_column(String(60))

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
@@ -301,11 +302,15 @@ def _claim_version(target: Target) -> None:
     """Optimistic lock: bump the version only if nobody else did since the cart opened."""
     model = Circle if target.circle else Account
     obj = target.circle or target.account
-    result = db.session.execute(
-        update(model)
-        .where(model.id == obj.id, model.options_version == obj.options_version)
-        .values(options_version=model.options_version + 1)
-        .execution_options(synchronize_session="fetch")
+    # An UPDATE returns a CursorResult, which carries the rowcount.
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(model)
+            .where(model.id == obj.id, model.options_version == obj.options_version)
+            .values(options_version=model.options_version + 1)
+            .execution_options(synchronize_session="fetch")
+        ),
     )
     if result.rowcount != 1:
         raise CartError(

@@ -356,12 +356,13 @@ def parse_destination(
     if kind_text not in set(DestinationType) or not id_text.isdigit() or len(id_text) > 12:
         raise refuse(_l("Choose a destination from the list."))
     kind, target = DestinationType(kind_text), int(id_text)
-    pool: Mapping[int, Any] = {
+    pools: dict[DestinationType, Mapping[int, Any]] = {
         DestinationType.UNIQUE: known.phones,
         DestinationType.CONFERENCE: known.conferences,
         DestinationType.IVR: known.ivrs,
         DestinationType.RING_GROUP: known.ring_groups,
-    }.get(kind, {})
+    }
+    pool = pools.get(kind, {})
     if target not in pool:
         raise refuse(_l("This destination does not exist in this circle."))
     return {"type": kind.value, "id": target}

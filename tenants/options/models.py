@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pbx_platform.db import AccountOwned, CircleOwned, Timestamped, db, str_enum
+from pbx_platform.db import AccountOwned, CircleOwned, Model, Timestamped, str_enum
 from tenants.models import CirclePhoneNumber, Unique
 
 
@@ -50,7 +50,7 @@ CANCEL_BY_COUNT = (OptionKind.MONITORING, OptionKind.WHISPERING)
 LINES_PER_CONFERENCE_BLOCK = 5
 
 
-class CircleOption(CircleOwned, Timestamped, db.Model):
+class CircleOption(CircleOwned, Timestamped, Model):
     """One purchase of a circle option: ``quantity`` units from ``starts_on`` to ``ends_on``.
 
     A pending cancellation has ``ends_on`` set in the future (R12); the option is
@@ -82,7 +82,7 @@ class CartStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
 
 
-class Cart(AccountOwned, Timestamped, db.Model):
+class Cart(AccountOwned, Timestamped, Model):
     """R11: pending purchases and cancellations, confirmed in one transaction.
 
     One open cart per owner (a login) and target (a circle, or the account when
@@ -109,7 +109,7 @@ class Cart(AccountOwned, Timestamped, db.Model):
     )
 
 
-class CartLine(AccountOwned, db.Model):
+class CartLine(AccountOwned, Model):
     __tablename__ = "cart_line"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,7 +123,7 @@ class CartLine(AccountOwned, db.Model):
     __table_args__ = (CheckConstraint("quantity >= 1", name="line_quantity_positive"),)
 
 
-class ConferenceRoom(CircleOwned, Timestamped, db.Model):
+class ConferenceRoom(CircleOwned, Timestamped, Model):
     """R3 settings. The room is a unique of kind conference_room (its extension)."""
 
     __tablename__ = "conference_room"
@@ -148,7 +148,7 @@ class ConferenceRoom(CircleOwned, Timestamped, db.Model):
     )
 
 
-class ConferenceMember(CircleOwned, db.Model):
+class ConferenceMember(CircleOwned, Model):
     """A unique rung when the broadcast room is called (R3)."""
 
     __tablename__ = "conference_member"
@@ -166,7 +166,7 @@ class ConferenceMember(CircleOwned, db.Model):
     __table_args__ = (UniqueConstraint("room_id", "unique_id"),)
 
 
-class OutboundSelector(CircleOwned, Timestamped, db.Model):
+class OutboundSelector(CircleOwned, Timestamped, Model):
     """R4: a selector unique (never a terminal) and the caller number it presents."""
 
     __tablename__ = "outbound_selector"
@@ -184,7 +184,7 @@ class OutboundSelector(CircleOwned, Timestamped, db.Model):
     phone_number: Mapped[CirclePhoneNumber] = relationship()
 
 
-class Ivr(CircleOwned, Timestamped, db.Model):
+class Ivr(CircleOwned, Timestamped, Model):
     """R5 settings of one IVR unique.
 
     ``business_hours``: {"mon": ["09:00", "18:00"] | null (closed), ...}, Japan time;
@@ -214,19 +214,17 @@ class Ivr(CircleOwned, Timestamped, db.Model):
     unique: Mapped[Unique] = relationship()
 
 
-class RecordingLimit(CircleOwned, Timestamped, db.Model):
+class RecordingLimit(CircleOwned, Timestamped, Model):
     """R6: the storage a circle's recordings may grow to; 100 GB until staff raise it."""
 
     __tablename__ = "recording_limit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    circle_id: Mapped[int] = mapped_column(  # type: ignore[assignment]
-        ForeignKey("circle.id", ondelete="CASCADE"), unique=True
-    )
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circle.id", ondelete="CASCADE"), unique=True)
     limit_gb: Mapped[int] = mapped_column(Integer, default=100)
 
 
-class Recording(CircleOwned, db.Model):
+class Recording(CircleOwned, Model):
     """One recorded call (R6), as a PBX node delivered it: 8 kHz mono WAV."""
 
     __tablename__ = "recording"

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -121,7 +121,7 @@ def unique_page(
     conditions: list[Any] = [Unique.circle_id == circle.id]
     if search:
         pattern = _escape_like(search)
-        matches = Unique.display_name.ilike(f"%{pattern}%", escape="\\")
+        matches: ColumnElement[bool] = Unique.display_name.ilike(f"%{pattern}%", escape="\\")
         if _DIGITS.fullmatch(search):
             matches = or_(Unique.extension.like(f"{pattern}%", escape="\\"), matches)
         conditions.append(matches)

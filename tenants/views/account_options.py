@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from pbx_platform.db import utcnow
-from tenants.models import Account
+from tenants.models import Account, AccountOptionKind
 from tenants.options import cart as carts
 from tenants.options import services
 from tenants.options.dates import cancellation_effective_date, tokyo_today
@@ -32,7 +32,7 @@ def _page(account: Account, errors: list[str] | None = None, status: int = 200) 
         today=tokyo_today(now),
         allowed=services.allowed_kinds(principal, for_account=True),
         mailing=services.active_account_option(
-            account, OptionKind.INVOICE_MAILING, tokyo_today(now)
+            account, AccountOptionKind.INVOICE_MAILING, tokyo_today(now)
         ),
         cart=open_cart,
         lines=carts.review(open_cart, now=now) if open_cart else [],

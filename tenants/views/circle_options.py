@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -66,7 +66,8 @@ def add_to_cart() -> Any:
             if error:
                 errors.append(f"{services.OPTION_LABELS[kind]}: {error}")
                 continue
-            wanted.append((kind, quantity))
+            # parse_quantity returns a number whenever it returns no error.
+            wanted.append((kind, cast(int, quantity)))
         elif request.form.get(f"tick_{kind.value}"):
             wanted.append((kind, 1))
     if not wanted and not errors:
