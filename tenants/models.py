@@ -316,6 +316,9 @@ class Staff(UserMixin, ResellerOwned, Timestamped, Model):
     platform reseller), reseller staff, or an account's manager."""
 
     __tablename__ = "staff"
+    # An account manager's row belongs to the account too: an account scope sees only
+    # its own managers, and their changes are audited under the account.
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id"}
     principal_kind = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ tenant, what, before/after and when; staff browse it for their own scope."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -171,8 +172,11 @@ def test_an_account_manager_sees_only_their_accounts_entries(
     page = staff_client(browser, world.a, "manager").get("/staff/audit").get_data(as_text=True)
     assert f"circle#{world.a.circle_id}" in page
     assert f"circle#{world.a.other_circle_id}" not in page
-    # Reseller-wide entries (the staff, the brand) are not the account's.
-    assert "staff#" not in page and "theme#" not in page
+    # Reseller-wide entries (the reseller's own staff, the brand) are not the account's;
+    # the account's managers are.
+    assert "theme#" not in page
+    staff_ids = set(re.findall(r"staff#(\d+)", page))
+    assert staff_ids == {str(world_manager_id(app, world))}
     assert "bravo" not in page
 
 
@@ -295,3 +299,37 @@ def test_core_statements_run_in_the_bypass_are_recorded(app: Flask, world: World
         {"name": "Renamed by staff"},
     )
     assert row.actor_kind == "platform"
+
+
+def test_a_managers_own_password_change_is_in_the_audit_of_the_account(app, world, browser):
+    """Staff rows of account managers carry the account: the manager's own changes are
+    audited under the account and visible to the manager."""
+    from sqlalchemy import select
+
+    from pbx_platform.db import db
+    from pbx_platform.models import AuditLog
+    from pbx_platform.tenancy import use_scope
+    from tenants.models import Staff
+    from tenants.services import logins
+
+    with app.app_context(), use_scope(world.a.scope):
+        manager = db.session.scalars(
+            select(Staff).where(Staff.email_key == world.a.staff["manager"])
+        ).one()
+        assert logins.change_password(
+            manager, current=world.password, new="Other#Pass2026", repeat="Other#Pass2026"
+        ).ok
+        db.session.commit()
+        row = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "staff.password_change")
+        ).one()
+        assert row.account_id == world.a.account_id
+
+
+def world_manager_id(app: Flask, world: World) -> int:
+    from tenants.models import Staff
+
+    with app.app_context(), use_scope(world.a.scope):
+        return db.session.scalars(
+            select(Staff.id).where(Staff.email_key == world.a.staff["manager"])
+        ).one()
