@@ -14,12 +14,15 @@ from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
 
 
 def load_staff(id_: int) -> Staff | None:
+    portal = g.get("portal")
+    if portal is None:
+        # No portal, no tenant scope (an unknown host, a host-less endpoint): nobody.
+        return None
     staff = db.session.get(Staff, id_)
     if staff is None or not staff.active:
         return None
-    portal = g.get("portal")
     # Platform staff only on the console; reseller staff and managers only on their portal.
-    if portal is None or portal.is_console != (staff.kind == StaffKind.PLATFORM):
+    if portal.is_console != (staff.kind == StaffKind.PLATFORM):
         return None
     return staff
 
