@@ -3,7 +3,6 @@ token, automatic renumbering in the old order; in both trees (circle login, staf
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -16,30 +15,14 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, RingGroup, RingGroupMember, Unique
 from tenants.services import circles
 from tenants.services import provisioning as p
-from tests.factories import PASSWORD
+from tests.circle_pages import login, text, tree_client
 
 TOKEN = re.compile(r'name="token" value="([0-9a-f]+)"')
 
 
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def login(browser: Any, tenant: Any, role: str | None = None) -> Any:
-    client = browser(tenant.host)
-    assert client.post("/locale", {"locale": "en", "next": "/"}).status_code == 302
-    if role is None:
-        assert client.login_circle(tenant.circle_login, PASSWORD).status_code == 302
-    else:
-        assert client.login_staff(tenant.staff[role], PASSWORD).status_code == 302
-    return client
-
-
 @pytest.fixture(params=["portal", "staff"])
 def tree(request: Any, world: Any, browser: Any) -> tuple[Any, str]:
-    if request.param == "portal":
-        return login(browser, world.a), "/portal"
-    return login(browser, world.a, "admin"), f"/staff/circles/{world.a.circle_id}"
+    return tree_client(request.param, world, browser)
 
 
 def state(app: Any, world: Any) -> dict[str, Any]:

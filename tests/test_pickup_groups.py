@@ -3,7 +3,6 @@ unique's page; in both trees (circle login and reseller staff)."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pytest
@@ -16,28 +15,12 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PickupGroup, Unique
 from tenants.services import circles
 from tenants.services import provisioning as p
-from tests.factories import PASSWORD
-
-
-def text(response: Any) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def login(browser: Any, tenant: Any, role: str | None = None) -> Any:
-    client = browser(tenant.host)
-    assert client.post("/locale", {"locale": "en", "next": "/"}).status_code == 302
-    if role is None:
-        assert client.login_circle(tenant.circle_login, PASSWORD).status_code == 302
-    else:
-        assert client.login_staff(tenant.staff[role], PASSWORD).status_code == 302
-    return client
+from tests.circle_pages import login, text, tree_client
 
 
 @pytest.fixture(params=["portal", "staff"])
 def tree(request: Any, world: Any, browser: Any) -> tuple[Any, str]:
-    if request.param == "portal":
-        return login(browser, world.a), "/portal"
-    return login(browser, world.a, "admin"), f"/staff/circles/{world.a.circle_id}"
+    return tree_client(request.param, world, browser)
 
 
 def groups(app: Any, world: Any, circle_id: int | None = None) -> dict[str, int]:

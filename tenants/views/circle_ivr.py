@@ -9,7 +9,8 @@ option list to buy it again, and changes are refused (403).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import wraps
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -42,6 +43,20 @@ def _ivr_or_404(ivr_id: int) -> Ivr:
     if found is None:
         abort(404)
     return found
+
+
+def _writable(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A change to the circle's IVRs: the form's CSRF token, the IVR of this circle
+    (404 for another circle's), and the option contracted today (else 403)."""
+
+    @wraps(view)
+    def wrapper(**kwargs: Any) -> Any:
+        validate_csrf_or_400()
+        if "ivr_id" in kwargs:
+            kwargs["ivr"] = _ivr_or_404(kwargs.pop("ivr_id"))
+        return _not_contracted() or view(**kwargs)
+
+    return wrapper
 
 
 def _list_page(errors: Mapping[str, str] | None = None, status: int = 200) -> Any:
@@ -97,11 +112,8 @@ def ivrs() -> Any:
 
 
 @bp.post("/ivrs")
+@_writable
 def create_ivr() -> Any:
-    validate_csrf_or_400()
-    refused = _not_contracted()
-    if refused:
-        return refused
     try:
         ivr = ivr_service.create_ivr(
             g.circle, request.form.get("extension", ""), request.form.get("display_name", "")
@@ -120,13 +132,9 @@ def ivr_edit(ivr_id: int) -> Any:
 
 
 @bp.post("/ivrs/<int:ivr_id>")
-def ivr_save(ivr_id: int) -> Any:
+@_writable
+def ivr_save(ivr: Ivr) -> Any:
     """R18 "save changes": all the settings at once, or nothing."""
-    validate_csrf_or_400()
-    ivr = _ivr_or_404(ivr_id)
-    refused = _not_contracted()
-    if refused:
-        return refused
     try:
         settings = ivr_service.settings_from_form(g.circle, ivr, request.form)
         ivr_service.update_ivr(g.circle, ivr, settings)
@@ -137,12 +145,8 @@ def ivr_save(ivr_id: int) -> Any:
 
 
 @bp.post("/ivrs/<int:ivr_id>/delete")
-def ivr_delete(ivr_id: int) -> Any:
-    validate_csrf_or_400()
-    ivr = _ivr_or_404(ivr_id)
-    refused = _not_contracted()
-    if refused:
-        return refused
+@_writable
+def ivr_delete(ivr: Ivr) -> Any:
     extension = ivr.unique.extension
     try:
         ivr_service.delete_ivr(g.circle, ivr)
@@ -153,13 +157,9 @@ def ivr_delete(ivr_id: int) -> Any:
 
 
 @bp.post("/ivrs/<int:ivr_id>/prompt")
-def ivr_upload_prompt(ivr_id: int) -> Any:
+@_writable
+def ivr_upload_prompt(ivr: Ivr) -> Any:
     """An uploaded prompt (WAV; MP3 with a decoder), checked and converted."""
-    validate_csrf_or_400()
-    ivr = _ivr_or_404(ivr_id)
-    refused = _not_contracted()
-    if refused:
-        return refused
     upload = request.files.get("prompt")
     if upload is None or not upload.filename:
         return _edit_page(ivr, {"prompt": str(_l("Choose a file to upload."))}, status=422)
@@ -174,13 +174,9 @@ def ivr_upload_prompt(ivr_id: int) -> Any:
 
 
 @bp.post("/ivrs/<int:ivr_id>/speech")
-def ivr_speech_prompt(ivr_id: int) -> Any:
+@_writable
+def ivr_speech_prompt(ivr: Ivr) -> Any:
     """A prompt spoken from text."""
-    validate_csrf_or_400()
-    ivr = _ivr_or_404(ivr_id)
-    refused = _not_contracted()
-    if refused:
-        return refused
     try:
         ivr_service.speak_prompt(ivr, request.form.get("speech_text", ""))
     except ivr_service.IvrError as exc:
@@ -191,12 +187,8 @@ def ivr_speech_prompt(ivr_id: int) -> Any:
 
 
 @bp.post("/ivrs/<int:ivr_id>/prompt/delete")
-def ivr_delete_prompt(ivr_id: int) -> Any:
-    validate_csrf_or_400()
-    ivr = _ivr_or_404(ivr_id)
-    refused = _not_contracted()
-    if refused:
-        return refused
+@_writable
+def ivr_delete_prompt(ivr: Ivr) -> Any:
     ivr_service.remove_prompt(ivr)
     flash(_l("The prompt was removed."), "success")
     return redirect(url_for(".ivr_edit", ivr_id=ivr.id))
