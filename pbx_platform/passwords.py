@@ -126,6 +126,13 @@ def normalize_login_id(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw or "").strip()
 
 
+def login_key(raw: str) -> str:
+    """The comparison key of a circle login ID or a staff e-mail address: NFKC, trimmed,
+    lower-cased (R14 compares without case). Authentication, the stored ``*_key``
+    columns and the per-login rate limit all use this one key."""
+    return normalize_login_id(raw).lower()
+
+
 def login_id_problems(login_id: str) -> list[str]:
     """R14: a–z, A–Z, 0–9, @ - _ . only."""
     if not login_id:

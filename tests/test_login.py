@@ -265,6 +265,53 @@ def test_staff_logins_are_limited_per_email(world, browser):
     assert TOO_MANY in text(blocked)
 
 
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [("/staff/login", "staff"), ("/console/login", "operator")],
+)
+def test_extra_form_fields_and_new_addresses_do_not_reset_the_staff_limit(
+    world, proxied_app, path, who
+):
+    """The limit keys on the e-mail the form authenticates, whatever else the request
+    carries: a fresh ``login_id`` each time and a new forwarded address each time."""
+    proxied_app.config["LOGIN_ATTEMPTS_PER_IP"] = "30 per minute"
+    host = world.a.host if who == "staff" else "localhost"
+    email = world.a.staff["admin"] if who == "staff" else "operator@platform.test"
+    client = english(PortalClient(proxied_app.test_client(), host))
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+
+    def attempt(n: int, password: str) -> Any:
+        return client.post(
+            path,
+            {"email": email, "password": password, "login_id": f"decoy-{n}", "extra": str(n)},
+            environ_base=proxy,
+            headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+        )
+
+    for n in range(5):
+        assert attempt(n, "Wrong#Pass2026").status_code == 200
+    blocked = attempt(5, "Wrong#Pass2026")
+    assert blocked.status_code == 429
+    assert TOO_MANY in text(blocked)
+    # The right password is refused too until the window passes.
+    assert attempt(6, PASSWORD).status_code == 429
+
+
+def test_full_width_spellings_of_a_staff_email_share_one_limit(world, browser):
+    client = browser(world.a.host)
+    email = world.a.staff["admin"]
+    wide = email.upper().translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    for typed in (email, email.upper(), wide, f"  {email}  ", email):
+        assert client.login_staff(typed, "Wrong#Pass2026").status_code == 200
+    assert client.login_staff(email, PASSWORD).status_code == 429
+
+
+def test_a_full_width_staff_email_logs_in(world, browser):
+    email = world.a.staff["admin"]
+    wide = email.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    assert browser(world.a.host).login_staff(wide, PASSWORD).status_code == 302
+
+
 def test_the_login_id_limit_is_configurable(world, browser, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_FAILURES_PER_ID", "2 per 15 minutes")
     client = browser(world.a.host)

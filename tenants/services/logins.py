@@ -13,6 +13,7 @@ from pbx_platform.db import db, utcnow
 from pbx_platform.passwords import (
     hash_password,
     login_id_problems,
+    login_key,
     needs_rehash,
     normalize_login_id,
     password_problems,
@@ -47,7 +48,7 @@ def authenticate_circle(login_id: str, password: str) -> Circle | None:
     The query runs in the host's tenant scope: a login ID of another reseller's
     circle is unknown here (R20). Unknown IDs still cost one hash verification.
     """
-    key = normalize_login_id(login_id).lower()
+    key = login_key(login_id)
     circle = None
     if _storable(key):
         circle = db.session.scalars(select(Circle).where(Circle.login_id_key == key)).first()
@@ -61,7 +62,7 @@ def authenticate_circle(login_id: str, password: str) -> Circle | None:
 
 
 def authenticate_staff(email: str, password: str, *, console: bool) -> Staff | None:
-    key = (email or "").strip().lower()
+    key = login_key(email)
     query = select(Staff).where(Staff.email_key == key, Staff.active.is_(True))
     if console:
         query = query.where(Staff.kind == StaffKind.PLATFORM)
@@ -131,7 +132,7 @@ def change_login_id(circle: Circle, raw: str) -> Outcome:
     try:
         with db.session.begin_nested(), audit_action("circle.login_id_change"):
             circle.login_id = login_id
-            circle.login_id_key = login_id.lower()
+            circle.login_id_key = login_key(login_id)
             db.session.flush()
     except IntegrityError:
         # The unique index sees every reseller's circles; the scoped ORM cannot.

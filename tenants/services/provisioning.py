@@ -13,7 +13,7 @@ import phonenumbers
 from sqlalchemy import select
 
 from pbx_platform.db import db
-from pbx_platform.passwords import hash_password, normalize_login_id
+from pbx_platform.passwords import hash_password, login_key, normalize_login_id
 from tenants.models import (
     Account,
     AccountOption,
@@ -83,7 +83,7 @@ def create_staff(
     staff = Staff(
         reseller_id=reseller.id,
         email=email,
-        email_key=email.strip().lower(),
+        email_key=login_key(email),
         name=name,
         password_hash=hash_password(password),
         kind=kind,
@@ -135,7 +135,7 @@ def create_circle(
         account_id=account.id,
         name=name,
         login_id=login_id,
-        login_id_key=login_id.lower(),
+        login_id_key=login_key(login_id),
         password_hash=hash_password(password),
         extension_length=extension_length,
         password_policy=policy,

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from pbx_platform.auth import end_session, start_session
 from pbx_platform.extensions import limiter
-from pbx_platform.passwords import normalize_login_id
+from pbx_platform.passwords import login_key
 from tenants.forms import CircleLoginForm, EmptyForm, StaffLoginForm
 from tenants.models import PasswordPolicy
 from tenants.services import logins
@@ -30,10 +30,20 @@ def _failures_per_id() -> str:
     return str(current_app.config["LOGIN_FAILURES_PER_ID"])
 
 
+# The form field each login page authenticates; the limit keys on that field alone, so
+# extra fields in the request cannot give an account a fresh budget of guesses.
+_IDENTITY_FIELD = {
+    "auth.circle_login": ("circle", "login_id"),
+    "auth.staff_login": ("staff", "email"),
+    "auth.console_login": ("staff", "email"),
+}
+
+
 def _login_key() -> str:
-    raw = request.form.get("login_id") or request.form.get("email") or ""
+    kind, field = _IDENTITY_FIELD.get(request.endpoint or "", ("other", ""))
+    raw = request.form.get(field, "") if field else ""
     portal = g.get("portal")
-    return f"login:{portal.reseller_id if portal else '-'}:{normalize_login_id(raw).lower()[:254]}"
+    return f"login:{portal.reseller_id if portal else '-'}:{kind}:{login_key(raw)[:254]}"
 
 
 def _failed(response: Any) -> bool:
