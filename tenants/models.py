@@ -145,8 +145,9 @@ class Circle(UserMixin, AccountOwned, Timestamped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     login_id: Mapped[str] = mapped_column(String(64))
-    # R14 login IDs are unique platform-wide, compared case-insensitively.
-    login_id_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # R14: login IDs are unique within their reseller, compared without case (the host
+    # decides the reseller, so one reseller's IDs tell nothing of another's).
+    login_id_key: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None]
     password_policy: Mapped[PasswordPolicy] = mapped_column(
@@ -169,6 +170,7 @@ class Circle(UserMixin, AccountOwned, Timestamped, Model):
 
     __table_args__ = (
         CheckConstraint("extension_length BETWEEN 2 AND 5", name="extension_length_range"),
+        UniqueConstraint("reseller_id", "login_id_key"),
     )
 
 

@@ -122,7 +122,7 @@ def set_password_policy(circle: Circle, policy: PasswordPolicy) -> None:
 
 
 def change_login_id(circle: Circle, raw: str) -> Outcome:
-    """R14: allowed characters only; unique platform-wide, case-insensitively."""
+    """R14: allowed characters only; unique within the reseller, case-insensitively."""
     outcome = Outcome()
     login_id = normalize_login_id(raw)
     for problem in login_id_problems(login_id):
@@ -135,7 +135,7 @@ def change_login_id(circle: Circle, raw: str) -> Outcome:
             circle.login_id_key = login_key(login_id)
             db.session.flush()
     except IntegrityError:
-        # The unique index sees every reseller's circles; the scoped ORM cannot.
+        # The unique index sees every circle of the reseller; a circle's scope sees itself.
         db.session.refresh(circle)
         outcome.add("login_id", str(_l("This login ID is already in use. Choose another.")))
     return outcome
