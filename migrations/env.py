@@ -11,6 +11,8 @@ from alembic import context
 from flask import current_app
 from sqlalchemy import create_engine
 
+from pbx_platform import rls
+
 config = context.config
 if config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -45,6 +47,9 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            # Every upgrade (re)installs the row-level security signing key derived from
+            # the app's secret key, so a rotated secret takes effect with the release.
+            rls.install_key(connection, current_app.config["SECRET_KEY"])
     engine.dispose()
 
 

@@ -21,13 +21,14 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, cast
 
+from flask import g, has_request_context
 from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.sql.dml import DMLWhereBase
 
 from pbx_platform.db import Model, TenantScoped, db, utcnow
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import current_scope, on_bypass
+from pbx_platform.tenancy import TRUSTED, audit_bypass, current_scope, on_bypass
 
 REDACTED = "[redacted]"
 _SECRET_LAST_WORDS = {"password", "hash", "pin", "passcode"}
@@ -173,7 +174,9 @@ def _row(obj: Any, verb: str, before: Any, after: Any) -> dict[str, Any] | None:
 def _write(session: Session, rows: list[dict[str, Any] | None]) -> None:
     kept = [row for row in rows if row is not None]
     if kept:
-        session.connection().execute(cast(Table, AuditLog.__table__).insert(), kept)
+        session.connection().execute(
+            cast(Table, AuditLog.__table__).insert(), kept, execution_options=TRUSTED
+        )
 
 
 @event.listens_for(Session, "after_flush")
@@ -319,34 +322,65 @@ def _platform_reseller_id() -> int | None:
     if table is None or "is_platform" not in table.c:
         return None
     return db.session.connection().scalar(
-        select(table.c.id).where(table.c.is_platform.is_(True)).order_by(table.c.id).limit(1)
+        select(table.c.id)
+        .execution_options(**TRUSTED)
+        .where(table.c.is_platform.is_(True))
+        .order_by(table.c.id)
+        .limit(1)
     )
+
+
+_PENDING_BYPASS = "_pending_bypass_records"
 
 
 @on_bypass
 def _record_bypass(reason: str) -> None:
+    """Every use of the bypass is recorded, also when the request fails: in a request the
+    row waits for the request's end (``write_bypass_records``), which writes it whether
+    the request's own changes were committed or rolled back."""
     actor = _actor.get()
     scope = current_scope()
     reseller_id = actor.reseller_id or (scope.reseller_id if scope else None)
     reseller_id = reseller_id or _platform_reseller_id()
     if reseller_id is None:
         return  # no tenant exists yet: nothing to bypass
-    db.session.connection().execute(
-        cast(Table, AuditLog.__table__).insert(),
-        [
-            {
-                "reseller_id": reseller_id,
-                "account_id": None,
-                "circle_id": None,
-                "actor_kind": actor.kind,
-                "actor_id": actor.id,
-                "actor_label": actor.label[:200],
-                "action": "tenant.bypass",
-                "object_type": "scope",
-                "object_id": None,
-                "before": None,
-                "after": {"reason": reason},
-                "created_at": utcnow(),
-            }
-        ],
-    )
+    row = {
+        "reseller_id": reseller_id,
+        "account_id": None,
+        "circle_id": None,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label[:200],
+        "action": "tenant.bypass",
+        "object_type": "scope",
+        "object_id": None,
+        "before": None,
+        "after": {"reason": reason},
+        "created_at": utcnow(),
+    }
+    if has_request_context():
+        g.setdefault(_PENDING_BYPASS, []).append(row)
+    else:
+        _insert_bypass_rows([row])
+
+
+def _insert_bypass_rows(rows: list[dict[str, Any]]) -> None:
+    with audit_bypass():
+        db.session.connection().execute(
+            cast(Table, AuditLog.__table__).insert(), rows, execution_options=TRUSTED
+        )
+
+
+def take_bypass_records() -> list[dict[str, Any]]:
+    """The request's bypass records not yet written (the request boundary writes them)."""
+    return g.pop(_PENDING_BYPASS, []) if has_request_context() else []
+
+
+def write_bypass_records(rows: list[dict[str, Any]], *, commit: bool) -> None:
+    """Write bypass records; ``commit`` after the request's own transaction was rolled
+    back, so that they outlive it."""
+    if not rows:
+        return
+    _insert_bypass_rows(rows)
+    if commit:
+        db.session.commit()

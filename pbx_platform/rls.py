@@ -1,34 +1,212 @@
 """PostgreSQL row-level security: the second wall behind the ORM's tenant scope (R20).
 
-Called from migrations (as the schema owner). Idempotent: a later migration that
-adds a tenant table calls ``apply`` again. The application connects as
-``app_role``, which owns no table and has no BYPASSRLS; FORCE ROW LEVEL SECURITY
-makes the policies hold even for the owner.
+The policies trust nothing the application's role can write by itself. The request's
+scope reaches the database as one *signed claim* in the setting ``app.scope``::
+
+    <reseller>:<account>:<circle>:<bypass>:<backend pid>:<expires>.<HMAC-SHA256 hex>
+
+signed with a key that lives in the table ``rls_scope_key``, which only the schema
+owner may read. The policies read the claim through SECURITY DEFINER functions
+(``app_scope_*``) that return the scope, or the bypass, only when the signature is
+valid, the claim was made for this backend and has not expired. ``pbx_app`` may set
+``app.scope`` to anything: without the key a hand-made value widens nothing, and a
+claim copied from another connection is refused (it names another backend).
+
+Each policy calls the functions inside ``(SELECT ...)``, so PostgreSQL evaluates them
+once per statement (an initplan), not once per row.
+
+Policies exist at every level that the ORM scope applies: a table is narrowed to the
+reseller, the account and the circle by the columns its model's ``__tenant_columns__``
+name (``circle.id`` is the circle level of ``circle``, ``account.id`` the account level
+of ``account``; a ``cart`` has a circle but is an account's, so it is not narrowed by
+circle). ``tests/test_rls.py`` checks that these levels are the ORM's.
+
+Called from migrations (as the schema owner). Idempotent: a later migration that adds
+a tenant table calls ``apply`` again. The key is (re)installed on every
+``pbx db upgrade`` from the application's secret key (``install_key``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from sqlalchemy import text
 
-TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::integer"
-BYPASS = "current_setting('app.bypass', true) = 'on'"
 # The public host → tenant map is read before any scope exists.
-UNSCOPED_TABLES = {"alembic_version", "reseller_host"}
+UNSCOPED_TABLES = {"alembic_version", "reseller_host", "rls_scope_key"}
+# Tables that carry a level's column without being narrowed by that level.
+NOT_NARROWED = {"cart": {"circle"}}
+# The audit trail is append-only for the application (retention runs as the owner).
+APPEND_ONLY = {"audit_log"}
+# Tables whose own id is a level: the reseller, the account and the circle themselves.
+OWN_LEVEL = {"reseller": "reseller", "account": "account", "circle": "circle"}
+LEVEL_COLUMNS = {"reseller": "reseller_id", "account": "account_id", "circle": "circle_id"}
+
+KEY_CONTEXT = b"pbx-platform row-level security scope"
+
+BYPASS = "(SELECT app_scope_bypass())"
 
 
-def tenant_tables(connection: Any) -> dict[str, str]:
-    """table → column holding its reseller id."""
+def derive_key(secret_key: str | bytes) -> bytes:
+    """The signing key of scope claims, derived from the application's secret key."""
+    secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    return hmac.new(secret, KEY_CONTEXT, hashlib.sha256).digest()
+
+
+def sign_claim(
+    key: bytes,
+    *,
+    reseller_id: int | None,
+    account_id: int | None,
+    circle_id: int | None,
+    bypass: bool,
+    backend_pid: int,
+    expires: int,
+) -> str:
+    """The value of ``app.scope`` for one transaction (see the module's docstring)."""
+
+    def part(value: int | None) -> str:
+        return "" if value is None else str(int(value))
+
+    payload = ":".join(
+        (
+            part(reseller_id),
+            part(account_id),
+            part(circle_id),
+            "1" if bypass else "0",
+            str(int(backend_pid)),
+            str(int(expires)),
+        )
+    )
+    signature = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+    return f"{payload}.{signature}"
+
+
+def tenant_tables(connection: Any) -> dict[str, dict[str, str]]:
+    """table → {level: column} for every table with a reseller id (and ``reseller``)."""
     rows = connection.execute(
         text(
-            "SELECT table_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND column_name = 'reseller_id'"
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() "
+            "AND column_name IN ('reseller_id', 'account_id', 'circle_id')"
         )
-    ).scalars()
-    tables = {name: "reseller_id" for name in rows if name not in UNSCOPED_TABLES}
-    tables["reseller"] = "id"
+    ).all()
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    tables: dict[str, dict[str, str]] = {}
+    for table, present in columns.items():
+        if table in UNSCOPED_TABLES or "reseller_id" not in present:
+            continue
+        levels = {
+            level: column
+            for level, column in LEVEL_COLUMNS.items()
+            if column in present and level not in NOT_NARROWED.get(table, set())
+        }
+        if table in OWN_LEVEL:
+            levels[OWN_LEVEL[table]] = "id"
+        tables[table] = levels
+    tables["reseller"] = {"reseller": "id"}
     return tables
+
+
+def policy_expression(levels: dict[str, str]) -> str:
+    """Visible when the bypass is on, or when the row is inside every pinned level."""
+    conditions = []
+    for position, level in enumerate(("reseller", "account", "circle"), start=1):
+        column = levels.get(level)
+        if column is None:
+            continue
+        value = f"(SELECT app_scope_level({position}))"
+        if level == "reseller":
+            conditions.append(f"{column} = {value}")
+        else:
+            conditions.append(f"({value} IS NULL OR {column} = {value})")
+    return f"{BYPASS} OR ({' AND '.join(conditions)})"
+
+
+_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION app_scope_claim() RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+DECLARE
+    raw text := current_setting('app.scope', true);
+    payload text;
+    signature text;
+    signing_key bytea;
+    parts text[];
+BEGIN
+    IF raw IS NULL
+       OR raw !~ '^[0-9]*:[0-9]*:[0-9]*:[01]:[0-9]+:[0-9]+\\.[0-9a-f]{64}$' THEN
+        RETURN NULL;
+    END IF;
+    payload := split_part(raw, '.', 1);
+    signature := split_part(raw, '.', 2);
+    SELECT k.signing_key INTO signing_key FROM rls_scope_key k WHERE k.id = 1;
+    IF signing_key IS NULL
+       OR encode(hmac(convert_to(payload, 'UTF8'), signing_key, 'sha256'), 'hex') <> signature THEN
+        RETURN NULL;
+    END IF;
+    parts := string_to_array(payload, ':');
+    IF parts[5]::bigint <> pg_backend_pid()
+       OR parts[6]::bigint < extract(epoch FROM clock_timestamp()) THEN
+        RETURN NULL;
+    END IF;
+    RETURN parts;
+END
+$fn$;
+""",
+    """
+CREATE OR REPLACE FUNCTION app_scope_level(level_index integer) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+    SELECT NULLIF((app_scope_claim())[level_index], '')::integer
+$fn$;
+""",
+    """
+CREATE OR REPLACE FUNCTION app_scope_bypass() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+    SELECT coalesce((app_scope_claim())[4] = '1', false)
+$fn$;
+""",
+)
+
+
+def install_functions(connection: Any, app_role: str) -> None:
+    """The key table (owner only) and the functions the policies read the scope through."""
+    role = connection.dialect.identifier_preparer.quote(app_role)
+    connection.execute(text("CREATE EXTENSION IF NOT EXISTS pgcrypto"))
+    connection.execute(
+        text(
+            "CREATE TABLE IF NOT EXISTS rls_scope_key ("
+            "id integer PRIMARY KEY CHECK (id = 1), signing_key bytea NOT NULL)"
+        )
+    )
+    connection.execute(text("REVOKE ALL ON rls_scope_key FROM PUBLIC"))
+    connection.execute(text(f"REVOKE ALL ON rls_scope_key FROM {role}"))
+    for statement in _FUNCTIONS:
+        connection.exec_driver_sql(statement)
+    for function in ("app_scope_claim()", "app_scope_level(integer)", "app_scope_bypass()"):
+        connection.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
+        connection.execute(text(f"GRANT EXECUTE ON FUNCTION {function} TO {role}"))
+
+
+def install_key(connection: Any, secret_key: str | bytes) -> None:
+    """Store the signing key derived from the app's secret (run by every upgrade, so a
+    rotated secret key takes effect with the next ``pbx db upgrade``)."""
+    if connection.dialect.name != "postgresql":
+        return
+    exists = connection.execute(text("SELECT to_regclass('rls_scope_key') IS NOT NULL")).scalar()
+    if not exists:
+        return
+    connection.execute(
+        text(
+            "INSERT INTO rls_scope_key (id, signing_key) VALUES (1, :key) "
+            "ON CONFLICT (id) DO UPDATE SET signing_key = EXCLUDED.signing_key"
+        ),
+        {"key": derive_key(secret_key)},
+    )
 
 
 def apply(connection: Any, app_role: str) -> None:
@@ -57,20 +235,33 @@ def apply(connection: Any, app_role: str) -> None:
             "END IF; END $$"
         )
     )
+    install_functions(connection, app_role)
     connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
     connection.execute(
         text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
     )
     connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     connection.execute(text(f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}"))
-    for table, column in tenant_tables(connection).items():
+    connection.execute(text(f"REVOKE ALL ON rls_scope_key FROM {role}"))
+    for table in APPEND_ONLY:
+        connection.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    for table, levels in tenant_tables(connection).items():
+        expression = policy_expression(levels)
         connection.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
         connection.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
         connection.execute(text(f"DROP POLICY IF EXISTS tenant_isolation ON {table}"))
         connection.execute(
             text(
                 f"CREATE POLICY tenant_isolation ON {table} "
-                f"USING ({column} = {TENANT} OR {BYPASS}) "
-                f"WITH CHECK ({column} = {TENANT} OR {BYPASS})"
+                f"USING ({expression}) WITH CHECK ({expression})"
             )
         )
+    # The host map: read by every request (it finds the tenant), written only under the
+    # bypass, so code acting for one reseller cannot take over another's host name.
+    connection.execute(text("DROP POLICY IF EXISTS host_write ON reseller_host"))
+    connection.execute(
+        text(
+            f"CREATE POLICY host_write ON reseller_host FOR ALL "
+            f"USING ({BYPASS}) WITH CHECK ({BYPASS})"
+        )
+    )

@@ -20,9 +20,10 @@
 * When the scope changes, unchanged objects of other tenants leave the identity
   map, so ``Session.get`` cannot hand back a row loaded under an earlier scope or
   under the bypass without asking the database through the scope.
-* On PostgreSQL the scope's reseller id is set per transaction with
-  ``set_config('app.tenant_id', ..., true)``; row-level security policies read it
-  (see the migrations), a second wall behind the ORM filter.
+* On PostgreSQL the scope (every level, and the bypass) is handed to the database per
+  transaction as a claim signed with a key the app's role cannot read; row-level
+  security policies believe only a valid claim (``pbx_platform.rls``), a second wall
+  behind the ORM filter that injected SQL cannot switch off.
 * The only way around the scope is ``platform_bypass(reason)``: explicit, named,
   for platform-staff code paths, and written to the audit log each time.
 """
@@ -30,15 +31,18 @@
 from __future__ import annotations
 
 import contextvars
+import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, cast
 
-from flask import has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect, select, tuple_
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import (
     FromStatement,
     ORMExecuteState,
@@ -47,8 +51,10 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import Alias, CompoundSelect, Select, TableClause
 
+from pbx_platform import rls
 from pbx_platform.db import Base, TenantScoped, db
 
 
@@ -99,6 +105,59 @@ def reset_scope(token: contextvars.Token[Scope | None]) -> None:
     _scope_changed(None)
 
 
+# -- the request's scope: one owner sets, narrows and resets it ------------------------------
+#
+# The host sets the reseller (``enter_request_scope``), the logged-in principal narrows it
+# (``narrow_request_scope``), and so does a request that acts on one account or circle
+# (staff on ``/staff/circles/<id>/...``); the request's end resets everything in reverse
+# order (``reset_request_scope``). Nothing else keeps scope tokens.
+
+_REQUEST_TOKENS = "_request_scope_tokens"
+
+
+def remember_for_request(token: contextvars.Token[Any]) -> None:
+    """Keep a context-variable token of this request (the scope's, the audit actor's), to
+    be reset when the request ends."""
+    g.setdefault(_REQUEST_TOKENS, []).append(token)
+
+
+def enter_request_scope(reseller_id: int) -> Scope:
+    """The host found the reseller: the request starts scoped to it."""
+    scope = Scope(reseller_id)
+    remember_for_request(set_scope(scope))
+    return scope
+
+
+def narrow_request_scope(*, account_id: int | None = None, circle_id: int | None = None) -> Scope:
+    """Narrow the request's scope to an account and/or a circle inside it.
+
+    Narrowing never widens: a level already pinned stays pinned, and asking for another
+    value there is refused (a bug, not a user error).
+    """
+    current = _require_scope("narrowing the request scope")
+    for level, value in (("account", account_id), ("circle", circle_id)):
+        pinned = getattr(current, f"{level}_id")
+        if value is not None and pinned is not None and pinned != value:
+            raise TenantScopeError(f"the request is scoped to another {level}")
+    narrowed = Scope(
+        current.reseller_id,
+        account_id if account_id is not None else current.account_id,
+        circle_id if circle_id is not None else current.circle_id,
+    )
+    if narrowed != current:
+        remember_for_request(set_scope(narrowed))
+    return narrowed
+
+
+def reset_request_scope() -> None:
+    """The request ended: reset every token it set, newest first."""
+    if not has_request_context():
+        return
+    for token in reversed(g.pop(_REQUEST_TOKENS, [])):
+        token.var.reset(token)
+    _scope_changed(None)
+
+
 @contextmanager
 def use_scope(scope: Scope | None, session: Session | None = None) -> Iterator[Scope | None]:
     token = _scope.set(scope)
@@ -124,6 +183,19 @@ def platform_bypass(reason: str, session: Session | None = None) -> Iterator[Non
     try:
         for listener in _bypass_listeners:
             listener(reason)
+        yield
+    finally:
+        _bypass.reset(token)
+        _scope_changed(session)
+
+
+@contextmanager
+def audit_bypass(session: Session | None = None) -> Iterator[None]:
+    """The bypass for the audit trail's own rows about the bypass: not itself audited
+    (that would recurse), and for nothing else."""
+    token = _bypass.set("audit.bypass_record")
+    _scope_changed(session)
+    try:
         yield
     finally:
         _bypass.reset(token)
@@ -336,9 +408,25 @@ def _check_insert(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _scope_statement(state: ORMExecuteState) -> None:
+def _scope_statement(state: ORMExecuteState) -> Any:
+    """Scope the statement, then run it (and the hooks after this one) marked as vetted:
+    the connection guard below refuses tenant statements that were not
+    (``session.connection().execute(...)``)."""
+    _vet_statement(state)
+    token = _vetted.set(True)
+    try:
+        return state.invoke_statement()
+    finally:
+        _vetted.reset(token)
+
+
+def _vet_statement(state: ORMExecuteState) -> None:
     if _bypass.get() is not None:
         return
+    if isinstance(state.statement, TextClause) and _scope.get() is not None:
+        raise TenantScopeError(
+            "raw SQL (text()) under a tenant scope cannot be scoped; query the mapped classes"
+        )
     if state.is_insert:
         _check_insert(state)
         return
@@ -464,25 +552,117 @@ def _forget_other_tenants(session: Session) -> None:
             session.expunge(obj)
 
 
-def _rls_values() -> tuple[str, str]:
-    scope = _scope.get()
-    return (str(scope.reseller_id) if scope else "", "on" if _bypass.get() else "")
+# A claim is valid for this long; transactions are far shorter (see pbx_platform.rls).
+CLAIM_SECONDS = 3600
+
+
+def _backend_pid(connection: Any) -> int:
+    """The PostgreSQL backend of a pooled connection, asked once per connection."""
+    info = connection.connection.info
+    pid = info.get("pbx_backend_pid")
+    if pid is None:
+        pid = info["pbx_backend_pid"] = connection.exec_driver_sql(
+            "SELECT pg_backend_pid()", execution_options=TRUSTED
+        ).scalar()
+    return int(pid)
+
+
+@lru_cache(maxsize=8)
+def _signing_key(secret_key: str | bytes) -> bytes:
+    return rls.derive_key(secret_key)
 
 
 def _apply_setting(connection: Any) -> None:
+    """Hand the scope to PostgreSQL as a claim signed with a key the app role cannot read:
+    the policies believe nothing else (pbx_platform.rls)."""
     if connection.dialect.name != "postgresql":
         return
-    tenant, bypass = _rls_values()
+    scope = _scope.get()
+    bypass = _bypass.get() is not None
+    claim = ""
+    if scope is not None or bypass:
+        claim = rls.sign_claim(
+            _signing_key(current_app.config["SECRET_KEY"]),
+            reseller_id=scope.reseller_id if scope else None,
+            account_id=scope.account_id if scope else None,
+            circle_id=scope.circle_id if scope else None,
+            bypass=bypass,
+            backend_pid=_backend_pid(connection),
+            expires=int(time.time()) + CLAIM_SECONDS,
+        )
     connection.exec_driver_sql(
-        "SELECT set_config('app.tenant_id', %(tenant)s, true), "
-        "set_config('app.bypass', %(bypass)s, true)",
-        {"tenant": tenant, "bypass": bypass},
+        "SELECT set_config('app.scope', %(claim)s, true)", {"claim": claim}, TRUSTED
     )
 
 
 @event.listens_for(Session, "after_begin")
 def _set_tenant_for_transaction(session: Session, transaction: Any, connection: Any) -> None:
+    _session_connections[connection] = weakref.ref(session)
     _apply_setting(connection)
+
+
+# -- the connection guard: Core and driver SQL past the ORM hook -----------------------------
+#
+# ``session.connection().execute(select(Circle.id))`` and ``exec_driver_sql`` reach the
+# database without ``do_orm_execute``. On a connection that a session uses, a statement
+# on tenant tables is refused unless the ORM hook vetted it, the unit of work is
+# flushing (``before_flush`` checked the rows), the bypass is on, or it is one of the
+# core's own statements (``TRUSTED``: the scope claim, the audit's rows).
+
+TRUSTED = {"pbx_core_statement": True}
+# The SQLAlchemy connections (not the pooled DBAPI ones) that sessions run on.
+_session_connections: weakref.WeakKeyDictionary[Connection, weakref.ref[Session]] = (
+    weakref.WeakKeyDictionary()
+)
+_vetted: contextvars.ContextVar[bool] = contextvars.ContextVar("tenant_vetted", default=False)
+
+
+def _guarded(connection: Connection, options: Mapping[str, Any]) -> bool:
+    if _vetted.get() or options.get("pbx_core_statement") or _bypass.get() is not None:
+        return False
+    ref = _session_connections.get(connection)
+    session = ref() if ref is not None else None
+    if session is None:
+        return False  # not a session's connection (migrations, scripts)
+    return not getattr(session, "_flushing", False)
+
+
+@event.listens_for(Engine, "before_execute")
+def _guard_core_statement(
+    connection: Connection, clause: Any, multiparams: Any, params: Any, options: Any
+) -> None:
+    if not _guarded(connection, options):
+        return
+    if isinstance(clause, TextClause):
+        if _scope.get() is not None:
+            raise TenantScopeError("raw SQL on a session's connection escapes the tenant scope")
+        return
+    if not hasattr(clause, "get_children"):
+        return
+    touched, _ = _tenant_tables_in(clause)
+    target = getattr(getattr(clause, "table", None), "name", None)
+    if target in _tenant_tables():
+        touched.add(target)
+    if touched:
+        raise TenantScopeError(
+            f"a Core statement on {', '.join(sorted(touched))} through the session's "
+            "connection escapes the tenant scope; query the mapped classes"
+        )
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _guard_driver_sql(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    if context is None or context.compiled is not None:
+        return  # compiled statements were looked at in before_execute
+    if _scope.get() is not None and _guarded(connection, context.execution_options):
+        raise TenantScopeError("driver SQL on a session's connection escapes the tenant scope")
 
 
 def _scope_changed(session: Session | scoped_session[FlaskSession] | None) -> None:

@@ -6,16 +6,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, redirect, render_template, request, session
+from flask import Blueprint, Flask, Response, redirect, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from pbx_platform.audit import take_bypass_records, write_bypass_records
 from pbx_platform.db import db
 from pbx_platform.i18n import LOCALES
-from pbx_platform.tenancy import reset_scope
+from pbx_platform.tenancy import reset_request_scope
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 log = logging.getLogger(__name__)
@@ -34,14 +35,18 @@ def switch_locale() -> Any:
 
 def _commit(response: Response) -> Response:
     """Services flush; the request commits once, only when it succeeded."""
+    bypass_records = take_bypass_records()
     if response.status_code >= 400:
         db.session.rollback()
+        write_bypass_records(bypass_records, commit=True)
         return response
     try:
+        write_bypass_records(bypass_records, commit=False)
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("commit failed")
+        write_bypass_records(bypass_records, commit=True)
         return Response(
             render_template(
                 "error.html",
@@ -59,13 +64,8 @@ def _commit(response: Response) -> Response:
 def _end_request(exc: BaseException | None) -> None:
     if exc is not None:
         db.session.rollback()
-    # Reset in the reverse order of setting: the principal's narrower scope and actor
-    # first, then the host's scope.
-    for token in reversed(g.pop("_context_tokens", [])):
-        token.var.reset(token)
-    token = g.pop("_scope_token", None)
-    if token is not None:
-        reset_scope(token)
+        write_bypass_records(take_bypass_records(), commit=True)
+    reset_request_scope()
 
 
 _MESSAGES = {

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from pbx_platform.audit import Actor, set_actor
 from pbx_platform.db import db
-from pbx_platform.tenancy import Scope, set_scope
+from pbx_platform.tenancy import Scope, narrow_request_scope, remember_for_request
 from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
 
 
@@ -66,11 +66,10 @@ def scope_to_principal() -> None:
     """Narrow the host's scope to the logged-in principal, and name the audit actor."""
     if g.get("portal") is None or not current_user.is_authenticated:
         return
-    tokens = g.setdefault("_context_tokens", [])
     scope = scope_for(current_user)
-    if scope is not None and scope != Scope(g.portal.reseller_id):
-        tokens.append(set_scope(scope))
-    tokens.append(set_actor(actor_for(current_user)))
+    if scope is not None:
+        narrow_request_scope(account_id=scope.account_id, circle_id=scope.circle_id)
+    remember_for_request(set_actor(actor_for(current_user)))
 
 
 # R17: pages a circle on the *force* policy may still reach.

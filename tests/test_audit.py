@@ -218,6 +218,26 @@ def test_a_bypass_naming_no_tenant_is_recorded_in_the_platforms_trail(
     assert (row.actor_kind, row.actor_label) == ("system", "system")
 
 
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/console/accounts/987654/oem", 404), ("/console/accounts", 200)],
+    ids=["refused-404", "ok-200"],
+)
+def test_a_bypass_is_on_record_whatever_the_response(
+    app: Flask, world: World, browser: Any, path: str, status: int
+) -> None:
+    """A failed request rolls its changes back, but not the record that it used the
+    bypass: an operator probing ids leaves a trail."""
+    client = browser("localhost")
+    assert client.login_console(world.operator_email, PASSWORD).status_code == 302
+    before = len(entries(app, Scope(world.platform_reseller_id), "tenant.bypass"))
+    assert client.get(path).status_code == status
+    rows = entries(app, Scope(world.platform_reseller_id), "tenant.bypass")
+    (new,) = rows[before:]
+    assert (new.actor_kind, new.actor_label) == ("platform", world.operator_email)
+    assert new.after is not None and new.after["reason"].startswith("console.")
+
+
 # -- what the hooks see -------------------------------------------------------------------------
 
 ACTOR = Actor("reseller", 42, "admin@alpha.test")

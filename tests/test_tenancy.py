@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
-from sqlalchemy import delete, func, insert, select, union_all, update
+from flask import Flask, template_rendered
+from sqlalchemy import delete, func, insert, select, text, union_all, update
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from pbx_platform.audit import Actor, acting_as
 from pbx_platform.db import TenantScoped, db
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import Scope, TenantScopeError, platform_bypass, use_scope
+from pbx_platform.tenancy import (
+    Scope,
+    TenantScopeError,
+    current_scope,
+    enter_request_scope,
+    narrow_request_scope,
+    platform_bypass,
+    reset_request_scope,
+    use_scope,
+)
 from tenants.models import (
     Account,
     Circle,
@@ -27,7 +36,7 @@ from tenants.models import (
     Staff,
     Unique,
 )
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.isolation_routes import Targets, build_targets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -406,7 +415,7 @@ def raw_sql(source: str, name: str) -> list[str]:
         elif isinstance(node, ast.Import):
             modules |= {a.asname or a.name for a in node.names if a.name.startswith("sqlalchemy")}
         elif isinstance(node, ast.Attribute):
-            if node.attr in ("exec_driver_sql", "__table__"):
+            if node.attr in ("exec_driver_sql", "__table__", "connection"):
                 found.append(f"{line} uses {node.attr}")
             elif (
                 node.attr in RAW_SQL_NAMES
@@ -450,6 +459,7 @@ def test_request_code_has_no_raw_sql() -> None:
         "db.session.execute('select * from circle')\n",
         "db.session.execute(f'select * from {t}')\n",
         "stmt = select(Circle.__table__)\n",
+        "db.session.connection().execute(select(Circle.id))\n",
     ],
 )
 def test_the_raw_sql_scan_finds_raw_sql(source: str) -> None:
@@ -459,6 +469,77 @@ def test_the_raw_sql_scan_finds_raw_sql(source: str) -> None:
 def test_the_raw_sql_scan_leaves_look_alikes_alone() -> None:
     source = "def text(name):\n    return name\n\nvalue = text('extension')\n"
     assert raw_sql(source, "example.py") == []
+
+
+# -- past the ORM hook: the session's connection and raw SQL ---------------------------------
+
+
+def test_core_through_the_sessions_connection_is_refused_under_a_scope(
+    world: World, ctx: None
+) -> None:
+    with use_scope(world.a.scope):
+        with pytest.raises(TenantScopeError, match="session's connection"):
+            db.session.connection().execute(select(Circle.id)).all()
+        with pytest.raises(TenantScopeError, match="session's connection"):
+            db.session.connection().execute(update(Circle.__table__).values(name="hijacked"))
+        # The ORM way still works, and sees A's circles only.
+        assert set(db.session.scalars(select(Circle.reseller_id))) == {world.a.reseller_id}
+
+
+def test_raw_sql_is_refused_under_a_scope(world: World, ctx: None) -> None:
+    with use_scope(world.a.scope):
+        with pytest.raises(TenantScopeError, match="raw SQL"):
+            db.session.execute(text("SELECT id FROM circle")).all()
+        with pytest.raises(TenantScopeError, match="raw SQL"):
+            db.session.connection().execute(text("SELECT id FROM circle")).all()
+        with pytest.raises(TenantScopeError, match="driver SQL"):
+            db.session.connection().exec_driver_sql("SELECT id FROM circle").all()
+    # Outside any scope a probe such as the health check's still runs.
+    assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_the_bypass_may_use_core_statements(world: World, ctx: None) -> None:
+    with platform_bypass("tests.tenancy"):
+        owners = set(db.session.connection().execute(select(Circle.reseller_id)).scalars())
+    assert {world.a.reseller_id, world.b.reseller_id} <= owners
+
+
+# -- the request scope API -------------------------------------------------------------------
+
+
+def test_narrowing_pins_the_levels_and_never_widens(world: World, app: Flask) -> None:
+    with app.test_request_context():
+        enter_request_scope(world.a.reseller_id)
+        narrowed = narrow_request_scope(account_id=world.a.account_id)
+        assert narrowed == Scope(world.a.reseller_id, world.a.account_id)
+        assert current_scope() == narrowed
+        with pytest.raises(TenantScopeError, match="another account"):
+            narrow_request_scope(account_id=world.a.other_account_id)
+        circle = narrow_request_scope(circle_id=world.a.circle_id)
+        assert circle == Scope(world.a.reseller_id, world.a.account_id, world.a.circle_id)
+        reset_request_scope()
+        assert current_scope() is None
+
+
+def test_staff_on_a_circle_page_are_scoped_to_that_circle(
+    world: World, app: Flask, browser
+) -> None:
+    """The circle boundary for staff is the scope's, not hand-written filters."""
+    seen: list[Scope | None] = []
+
+    def record(sender: Any, template: Any, context: Any, **extra: Any) -> None:
+        seen.append(current_scope())
+
+    client = browser(world.a.host)
+    assert client.login_staff(world.a.staff["admin"], PASSWORD).status_code == 302
+    with template_rendered.connected_to(record, app):
+        page = client.get(f"/staff/circles/{world.a.circle_id}/uniques")
+    assert page.status_code == 200
+    assert set(seen) == {Scope(world.a.reseller_id, world.a.account_id, world.a.circle_id)}
+    seen.clear()
+    with template_rendered.connected_to(record, app):
+        assert client.get("/staff/").status_code == 200
+    assert set(seen) == {Scope(world.a.reseller_id)}
 
 
 def test_phone_numbers_of_other_tenants_are_not_visible(world: World, ctx: None) -> None:

@@ -26,7 +26,7 @@ from werkzeug.datastructures import FileStorage
 from pbx_platform.db import db
 from pbx_platform.extensions import login_manager
 from pbx_platform.net import request_host
-from pbx_platform.tenancy import Scope, set_scope
+from pbx_platform.tenancy import enter_request_scope
 from tenants.models import StaffKind, StaffRole
 from tenants.views.common import portal_only, staff_required
 from themes import services
@@ -56,7 +56,7 @@ def resolve_portal() -> None:
         # 404 page look a principal up outside any scope.
         g._login_user = login_manager.anonymous_user()
         abort(404)
-    g._scope_token = set_scope(Scope(reseller_id=match.reseller_id))
+    enter_request_scope(match.reseller_id)
     portal = services.load_portal(match)
     if portal is None:
         abort(404)

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, g, request
 from flask_login import current_user
 
+from pbx_platform.tenancy import narrow_request_scope
 from tenants.models import Circle, Staff, StaffKind
 from tenants.views.common import can_write, get_or_404, portal_only
 
@@ -48,6 +49,9 @@ def _load_circle() -> Any:
         if user.kind not in STAFF_KINDS:
             abort(404)
         g.circle = get_or_404(Circle, g.circle_id)
+        # Staff acting on one circle are scoped to it, by the same mechanism as the
+        # circle's own login: every query of the request sees this circle only.
+        narrow_request_scope(account_id=g.circle.account_id, circle_id=g.circle.id)
     g.circle_readonly = not can_write(user)
     if request.method == "POST" and g.circle_readonly:
         abort(403)
