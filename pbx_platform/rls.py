@@ -7,8 +7,8 @@ scope reaches the database as one *signed claim* in the setting ``app.scope``::
 
 signed with a key that lives in the table ``rls_scope_key``, which only the schema
 owner may read. The policies read the claim through SECURITY DEFINER functions
-(``app_scope_*``) that return the scope, or the bypass, only when the signature is
-valid, the claim was made for this backend and has not expired. ``pbx_app`` may set
+(``app_scope_level``, ``app_scope_bypass``) that believe it only when the signature
+is valid, the claim was made for this backend and has not expired. ``pbx_app`` may set
 ``app.scope`` to anything: without the key a hand-made value widens nothing, and a
 claim copied from another connection is refused (it names another backend).
 
@@ -113,40 +113,37 @@ def tenant_tables(connection: Any) -> dict[str, dict[str, str]]:
 
 
 def policy_expression(levels: dict[str, str]) -> str:
-    """Visible when the bypass is on, or when the row is inside every pinned level."""
-    conditions = []
-    for position, level in enumerate(("reseller", "account", "circle"), start=1):
-        column = levels.get(level)
-        if column is None:
-            continue
-        value = f"(SELECT app_scope_level({position}))"
-        if level == "reseller":
-            conditions.append(f"{column} = {value}")
-        else:
-            conditions.append(f"({value} IS NULL OR {column} = {value})")
-    return f"{BYPASS} OR ({' AND '.join(conditions)})"
+    """A row is visible when it is inside every level the claim pins (an unpinned level,
+    and every level under the bypass, is NULL and matches every row)."""
+    conditions = [
+        f"{column} IS NOT DISTINCT FROM coalesce((SELECT app_scope_level({position})), {column})"
+        for position, level in enumerate(("reseller", "account", "circle"), start=1)
+        if (column := levels.get(level)) is not None
+    ]
+    return " AND ".join(conditions)
 
 
+# PL/pgSQL (its plans are cached; an SQL function is planned on every call). The
+# signature is checked before anything of the claim is parsed, so a value that the app
+# did not make is refused by the HMAC alone; no regular expression (the dearest step).
 _FUNCTIONS = (
     """
-CREATE OR REPLACE FUNCTION app_scope_claim() RETURNS text[]
+CREATE OR REPLACE FUNCTION app_scope_verified() RETURNS text[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
 DECLARE
     raw text := current_setting('app.scope', true);
     payload text;
-    signature text;
     signing_key bytea;
     parts text[];
 BEGIN
-    IF raw IS NULL
-       OR raw !~ '^[0-9]*:[0-9]*:[0-9]*:[01]:[0-9]+:[0-9]+\\.[0-9a-f]{64}$' THEN
+    IF raw IS NULL OR length(raw) < 66 THEN
         RETURN NULL;
     END IF;
     payload := split_part(raw, '.', 1);
-    signature := split_part(raw, '.', 2);
     SELECT k.signing_key INTO signing_key FROM rls_scope_key k WHERE k.id = 1;
     IF signing_key IS NULL
-       OR encode(hmac(convert_to(payload, 'UTF8'), signing_key, 'sha256'), 'hex') <> signature THEN
+       OR encode(hmac(convert_to(payload, 'UTF8'), signing_key, 'sha256'), 'hex')
+          IS DISTINCT FROM split_part(raw, '.', 2) THEN
         RETURN NULL;
     END IF;
     parts := string_to_array(payload, ':');
@@ -158,16 +155,30 @@ BEGIN
 END
 $fn$;
 """,
+    # A level's id when pinned; NULL when not pinned or under the bypass (every row
+    # matches); -1 when the claim is missing or invalid (no row matches).
     """
 CREATE OR REPLACE FUNCTION app_scope_level(level_index integer) RETURNS integer
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
-    SELECT NULLIF((app_scope_claim())[level_index], '')::integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+DECLARE
+    claim text[] := app_scope_verified();
+BEGIN
+    IF claim IS NULL THEN
+        RETURN -1;
+    END IF;
+    IF claim[4] = '1' THEN
+        RETURN NULL;
+    END IF;
+    RETURN NULLIF(claim[level_index], '')::integer;
+END
 $fn$;
 """,
     """
 CREATE OR REPLACE FUNCTION app_scope_bypass() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
-    SELECT coalesce((app_scope_claim())[4] = '1', false)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+BEGIN
+    RETURN coalesce((app_scope_verified())[4] = '1', false);
+END
 $fn$;
 """,
 )
@@ -187,7 +198,7 @@ def install_functions(connection: Any, app_role: str) -> None:
     connection.execute(text(f"REVOKE ALL ON rls_scope_key FROM {role}"))
     for statement in _FUNCTIONS:
         connection.exec_driver_sql(statement)
-    for function in ("app_scope_claim()", "app_scope_level(integer)", "app_scope_bypass()"):
+    for function in ("app_scope_verified()", "app_scope_level(integer)", "app_scope_bypass()"):
         connection.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
         connection.execute(text(f"GRANT EXECUTE ON FUNCTION {function} TO {role}"))
 

@@ -46,5 +46,5 @@ def downgrade():
     op.execute(f"GRANT UPDATE, DELETE ON audit_log TO {app_role}")
     op.execute("DROP FUNCTION IF EXISTS app_scope_bypass()")
     op.execute("DROP FUNCTION IF EXISTS app_scope_level(integer)")
-    op.execute("DROP FUNCTION IF EXISTS app_scope_claim()")
+    op.execute("DROP FUNCTION IF EXISTS app_scope_verified()")
     op.execute("DROP TABLE IF EXISTS rls_scope_key")
