@@ -64,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uniques", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--explain", action="store_true", help="print each statement's plan")
     args = parser.parse_args()
     with bench_uniques.database() as (owner_url, app_url, label):
         if label != "PostgreSQL":
@@ -107,6 +108,11 @@ def main() -> None:
             verify = time_statement(app_conn, "SELECT app_scope_level(1)", {}, args.rounds)
             baseline = time_statement(app_conn, "SELECT 1", {}, args.rounds)
             print(f"\n  SELECT app_scope_level(1) {verify:.0f} µs, SELECT 1 {baseline:.0f} µs")
+            if args.explain:
+                for name, sql in STATEMENTS.items():
+                    print(f"\n  EXPLAIN ANALYZE, {name}:")
+                    for (line,) in app_conn.execute(f"EXPLAIN ANALYZE {sql}", params):
+                        print(f"    {line}")
 
 
 if __name__ == "__main__":
