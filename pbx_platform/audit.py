@@ -14,7 +14,7 @@ Secrets are shown as ``[redacted]``: a column whose last word is ``password``,
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -315,19 +315,18 @@ def _record_bulk_changes(state: ORMExecuteState) -> Any:
     return result
 
 
+# The platform's own tenant, whose trail records bypasses that name no other (a job, a
+# CLI command). The tenants context, which knows what a reseller is, registers it.
+_platform_tenant: list[Callable[[], int | None]] = []
+
+
+def register_platform_tenant(lookup: Callable[[], int | None]) -> None:
+    """Tell the audit trail how to find the platform's own tenant (idempotent)."""
+    _platform_tenant[:] = [lookup]
+
+
 def _platform_reseller_id() -> int | None:
-    """The platform's own tenant, whose trail records bypasses that name no other (a job,
-    a CLI command). Read by table name, as the tenancy mixins refer to ``reseller.id``."""
-    table = db.metadata.tables.get("reseller")
-    if table is None or "is_platform" not in table.c:
-        return None
-    return db.session.connection().scalar(
-        select(table.c.id)
-        .execution_options(**TRUSTED)
-        .where(table.c.is_platform.is_(True))
-        .order_by(table.c.id)
-        .limit(1)
-    )
+    return _platform_tenant[0]() if _platform_tenant else None
 
 
 _PENDING_BYPASS = "_pending_bypass_records"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from pbx_platform.audit import register_platform_tenant
 from pbx_platform.auth import register_principal, set_login_view
-from tenants import labels, principals
+from tenants import cli, labels, principals
 from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
 from tenants.views import account_options as _account_options  # noqa: F401  (adds routes)
 from tenants.views import auth, circle_admin, circle_portal, console, staff_portal
@@ -20,9 +21,11 @@ def init_app(app: Flask) -> None:
     register_principal("staff", principals.load_staff)
     register_principal("circle", principals.load_circle)
     set_login_view(principals.login_endpoint)
+    register_platform_tenant(principals.platform_reseller_id)
     labels.init_app(app)
     app.before_request(principals.scope_to_principal)
     app.before_request(principals.enforce_password_policy)
     for blueprint in (auth.bp, circle_portal.bp, staff_portal.bp, console.bp):
         app.register_blueprint(blueprint)
     circle_admin.register(app)
+    cli.init_app(app)

@@ -1,19 +1,15 @@
-"""Translated labels and display filters for the tenant templates."""
+"""Translated labels and display filters for the tenant templates (the Japanese formats
+come from ``pbx_platform.japanese``)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import phonenumbers
 from flask import Flask
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from pbx_platform.japanese import jdate, jdatetime, national, yen
 from tenants.models import AccountOptionKind, Carrier, PasswordPolicy, TerminalType, UniqueKind
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 KIND_LABELS = {
     UniqueKind.PHONE: _l("Phone"),
@@ -51,39 +47,6 @@ def terminal_label(unique: Any) -> str:
     if unique.carrier is not None:
         label += f" ({CARRIER_LABELS[unique.carrier]})"
     return label
-
-
-def national(e164: str) -> str:
-    """E.164 → the national format with hyphens (03-5555-0001)."""
-    try:
-        number = phonenumbers.parse(e164, "JP")
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
-def jdate(value: date | None) -> str:
-    if value is None:
-        return ""
-    if str(get_locale()) == "ja":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return value.isoformat()
-
-
-def jdatetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(TOKYO)
-    if str(get_locale()) == "ja":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M} JST"
-
-
-def yen(amount: int) -> str:
-    """Integer yen as ¥1,234 (1,234円 in Japanese)."""
-    if str(get_locale()) == "ja":
-        return f"{amount:,}円"
-    return f"¥{amount:,}"
 
 
 def init_app(app: Flask) -> None:

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import g, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from pbx_platform.audit import Actor, set_actor
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, narrow_request_scope, remember_for_request
-from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
+from tenants.models import Circle, PasswordPolicy, Reseller, Staff, StaffKind
 
 
 def load_staff(id_: int) -> Staff | None:
@@ -32,6 +33,13 @@ def load_circle(id_: int) -> Circle | None:
     if portal is None or portal.is_console:
         return None
     return db.session.get(Circle, id_)
+
+
+def platform_reseller_id() -> int | None:
+    """The platform's own reseller (the direct-sales tenant); read under the bypass."""
+    return db.session.scalar(
+        select(Reseller.id).where(Reseller.is_platform.is_(True)).order_by(Reseller.id).limit(1)
+    )
 
 
 def login_endpoint() -> str | None:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import calendar
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from pbx_platform.japanese import TOKYO, month_end, next_month_end, tokyo_today
+
+__all__ = ["TOKYO", "cancellation_effective_date", "tokyo_today"]
+
 CUT_OFF = time(22, 0)
-
-
-def month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def next_month_end(day: date) -> date:
-    first_of_next = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return month_end(first_of_next)
-
-
-def tokyo_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(TOKYO).date()
 
 
 def cancellation_effective_date(requested_at: datetime) -> date:

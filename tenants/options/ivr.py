@@ -40,9 +40,9 @@ from sqlalchemy import select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.japanese import TOKYO, national
 from tenants.models import Circle, RingGroup, Unique, UniqueKind
 from tenants.options import audio
-from tenants.options.dates import TOKYO
 from tenants.options.models import Ivr
 from tenants.services.provisioning import EXTENSION_RANGES, create_unique, extension_in_range
 
@@ -195,14 +195,6 @@ def targets(circle: Circle) -> Targets:
         ivrs={ivr.unique_id: ivr for ivr in circle_ivrs(circle)},
         ring_groups={g.id: g for g in groups},
     )
-
-
-def national(e164: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, "JP")
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def is_open(ivr: Ivr, at: datetime) -> bool:
