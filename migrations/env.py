@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from flask import current_app
@@ -35,9 +36,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection: Any, on: bool) -> None:
+    """SQLite changes a table by copying it; with foreign keys on, dropping the old copy
+    would cascade into every table below it. The pragma works outside a transaction
+    only, so it goes to the driver's connection directly (it is in autocommit mode)."""
+    if connection.dialect.name == "sqlite":
+        connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={int(on)}")
+
+
 def run_migrations_online() -> None:
     engine = create_engine(_url())
     with engine.connect() as connection:
+        _sqlite_foreign_keys(connection, on=False)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -50,6 +60,11 @@ def run_migrations_online() -> None:
             # Every upgrade (re)installs the row-level security signing key derived from
             # the app's secret key, so a rotated secret takes effect with the release.
             rls.install_key(connection, current_app.config["SECRET_KEY"])
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        _sqlite_foreign_keys(connection, on=True)
     engine.dispose()
 
 
