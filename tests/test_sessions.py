@@ -1,5 +1,7 @@
-"""Sessions: a copied cookie dies with logout, a password change and a policy change;
-idle and absolute time-outs; logout by POST with a CSRF token only."""
+"""Sessions: one server-side record per browser. Logout ends its own browser's session
+only; a password change (R15) ends the others, a forced-policy change (R17) all of
+them; a copied cookie of an ended session gets nothing. Idle and absolute time-outs;
+logout by POST with a CSRF token only. The "Active sessions" page of each login."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
-from tenants.models import Circle, Staff
+from tenants.models import Staff
 from tests.conftest import PortalClient
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, open_session_ids
 
 EXPIRED = "Your session has expired. Please log in again."
 NEW_PASSWORD = "Fresh#Start2027"
@@ -59,11 +61,16 @@ def is_logged_out(response: Any, login_path: str = "/login") -> bool:
     return response.status_code == 302 and response.headers["Location"].startswith(login_path)
 
 
-def session_version(app, tenant) -> int:
+def open_sessions(app, tenant, kind: str = "circle", principal_id: int | None = None):
+    """Ids of the login's session records that are not revoked."""
     with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, tenant.circle_id)
-        assert circle is not None
-        return circle.session_version
+        return open_session_ids(kind, principal_id or tenant.circle_id)
+
+
+def staff_id(app, tenant, role: str = "admin") -> int:
+    with app.app_context(), use_scope(tenant.scope):
+        email = tenant.staff[role]
+        return db.session.scalars(select(Staff.id).where(Staff.email_key == email)).one()
 
 
 # --- copied cookies ----------------------------------------------------------------------
@@ -78,10 +85,10 @@ def test_a_copied_cookie_works_while_the_session_lives(world, browser):
 def test_a_copied_cookie_is_dead_after_logout(world, browser, app):
     client = circle_login(browser, world.a)
     old = cookie_of(client, world.a.host)
-    before = session_version(app, world.a)
+    assert len(open_sessions(app, world.a)) == 1
     response = client.post("/logout", token_from="/portal/")
     assert is_logged_out(response)
-    assert session_version(app, world.a) == before + 1
+    assert open_sessions(app, world.a) == ()
     assert "You have logged out." in text(client.get(response.headers["Location"]))
     assert is_logged_out(client.get("/portal/"))
     thief = replay(browser, world.a.host, old)
@@ -89,12 +96,29 @@ def test_a_copied_cookie_is_dead_after_logout(world, browser, app):
     assert is_logged_out(thief.get("/portal/password"))
 
 
-def test_logout_ends_every_earlier_session_of_the_login(world, browser):
+def test_logout_in_one_browser_leaves_the_other_browsers_of_the_login_logged_in(
+    world, browser, app
+):
+    """A circle login shared in a company: one person logging out logs out nobody else."""
     laptop = circle_login(browser, world.a)
     phone = circle_login(browser, world.a)
+    phone_cookie = cookie_of(phone, world.a.host)
+    laptop_cookie = cookie_of(laptop, world.a.host)
+    assert len(open_sessions(app, world.a)) == 2
+    assert is_logged_out(laptop.post("/logout", token_from="/portal/"))
+    assert is_logged_out(laptop.get("/portal/"))
     assert phone.get("/portal/").status_code == 200
-    laptop.post("/logout", token_from="/portal/")
-    assert is_logged_out(phone.get("/portal/"))
+    assert replay(browser, world.a.host, phone_cookie).get("/portal/").status_code == 200
+    assert is_logged_out(replay(browser, world.a.host, laptop_cookie).get("/portal/"))
+    assert len(open_sessions(app, world.a)) == 1
+
+
+def test_staff_logout_leaves_the_same_staff_logins_other_browser_logged_in(world, browser):
+    desk = staff_login(browser, world.a)
+    home = staff_login(browser, world.a)
+    desk.post("/staff/logout", token_from="/staff/")
+    assert is_logged_out(desk.get("/staff/"), "/staff/login")
+    assert home.get("/staff/").status_code == 200
 
 
 def test_a_copied_staff_cookie_is_dead_after_logout(world, browser):
@@ -116,10 +140,11 @@ def test_a_copied_console_cookie_is_dead_after_logout(world, browser):
     assert is_logged_out(thief.get("/console/"), "/console/login")
 
 
-def test_a_copied_cookie_is_dead_after_a_password_change_elsewhere(world, browser):
+def test_a_copied_cookie_is_dead_after_a_password_change_elsewhere(world, browser, app):
     laptop = circle_login(browser, world.a)
     old = cookie_of(laptop, world.a.host)
     phone = circle_login(browser, world.a)
+    phone_cookie = cookie_of(phone, world.a.host)
     changed = phone.post(
         "/portal/password",
         {
@@ -129,22 +154,26 @@ def test_a_copied_cookie_is_dead_after_a_password_change_elsewhere(world, browse
         },
     )
     assert changed.status_code == 302
-    # The session that made the change goes on; every other one has ended.
+    # The session that made the change goes on (its own cookie too); every other one
+    # has ended.
+    assert "Your password has been changed." in text(phone.get(changed.headers["Location"]))
     assert phone.get("/portal/").status_code == 200
+    assert replay(browser, world.a.host, phone_cookie).get("/portal/").status_code == 200
     assert is_logged_out(laptop.get("/portal/"))
     assert is_logged_out(replay(browser, world.a.host, old).get("/portal/"))
+    assert len(open_sessions(app, world.a)) == 1
 
 
 def test_a_refused_password_change_ends_no_session(world, browser, app):
     laptop = circle_login(browser, world.a)
     phone = circle_login(browser, world.a)
-    before = session_version(app, world.a)
+    before = open_sessions(app, world.a)
     refused = phone.post(
         "/portal/password",
         {"current_password": PASSWORD, "new_password": "short", "new_password_repeat": "short"},
     )
     assert refused.status_code == 200
-    assert session_version(app, world.a) == before
+    assert open_sessions(app, world.a) == before
     assert laptop.get("/portal/").status_code == 200
 
 
@@ -152,12 +181,17 @@ def test_a_refused_password_change_ends_no_session(world, browser, app):
 def test_a_copied_cookie_is_dead_after_staff_change_the_policy(world, browser, app, role):
     customer = circle_login(browser, world.a)
     old = cookie_of(customer, world.a.host)
+    colleague = circle_login(browser, world.a)
     staff = staff_login(browser, world.a, role)
     path = f"/staff/circles/{world.a.circle_id}/password-policy"
     saved = staff.post(path, {"policy": "warn"}, token_from=f"/staff/circles/{world.a.circle_id}")
     assert saved.status_code == 302
+    # Every session of the circle ends; the staff login's own goes on.
     assert is_logged_out(customer.get("/portal/"))
+    assert is_logged_out(colleague.get("/portal/"))
     assert is_logged_out(replay(browser, world.a.host, old).get("/portal/"))
+    assert open_sessions(app, world.a) == ()
+    assert staff.get("/staff/").status_code == 200
 
 
 def test_saving_the_same_policy_again_ends_no_session(world, browser, app):
@@ -290,44 +324,35 @@ def test_logout_is_not_a_get(world, browser, app, path, login):
 def test_logout_without_a_csrf_token_is_refused_and_changes_nothing(world, browser, app):
     client = circle_login(browser, world.a)
     old = cookie_of(client, world.a.host)
-    before = session_version(app, world.a)
+    before = open_sessions(app, world.a)
     refused = client.post("/logout", csrf=False)
     assert refused.status_code == 400
     assert "The form has expired or was not sent from this site." in text(refused)
-    assert session_version(app, world.a) == before
+    assert open_sessions(app, world.a) == before
     assert client.get("/portal/").status_code == 200
     assert replay(browser, world.a.host, old).get("/portal/").status_code == 200
 
 
 def test_logout_with_a_forged_csrf_token_is_refused(world, browser, app):
     client = circle_login(browser, world.a)
-    before = session_version(app, world.a)
+    before = open_sessions(app, world.a)
     refused = client.post("/logout", {"csrf_token": "forged"})
     assert refused.status_code == 400
-    assert session_version(app, world.a) == before
+    assert open_sessions(app, world.a) == before != ()
 
 
 def test_logout_with_a_token_of_another_browser_is_refused(world, browser, app):
     attacker = browser(world.a.host)
     token = attacker.token("/login")
     client = circle_login(browser, world.a)
-    before = session_version(app, world.a)
+    before = open_sessions(app, world.a)
     assert client.post("/logout", {"csrf_token": token}).status_code == 400
-    assert session_version(app, world.a) == before
+    assert open_sessions(app, world.a) == before != ()
 
 
-def test_staff_logout_bumps_the_staff_session_version(world, browser, app):
+def test_staff_logout_revokes_the_staff_session_record(world, browser, app):
     client = staff_login(browser, world.a)
-    email = world.a.staff["admin"]
-
-    def version() -> int:
-        with app.app_context(), use_scope(world.a.scope):
-            return (
-                db.session.scalars(select(Staff).where(Staff.email_key == email))
-                .one()
-                .session_version
-            )
-
-    before = version()
+    admin = staff_id(app, world.a)
+    assert len(open_sessions(app, world.a, "staff", admin)) == 1
     client.post("/staff/logout", token_from="/staff/")
-    assert version() == before + 1
+    assert open_sessions(app, world.a, "staff", admin) == ()

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from pbx_platform.auth import start_session
+from pbx_platform.auth import current_session_id
 from pbx_platform.db import db
 from tenants.forms import ChangePasswordForm, EmptyForm, LoginIdForm
 from tenants.models import PasswordPolicy, Unique
@@ -43,10 +43,10 @@ def change_password() -> Any:
             current=form.current_password.data or "",
             new=form.new_password.data or "",
             repeat=form.new_password_repeat.data or "",
+            keep_session=current_session_id(),
         )
         if outcome.ok:
-            # The change ended every session of this login, this one included: start anew.
-            start_session(circle)
+            # Every other session of this login has ended; this one goes on.
             flash(_l("Your password has been changed."), "success")
             return redirect(url_for("circle_portal.home"))
         for name, messages in outcome.errors.items():
