@@ -11,6 +11,7 @@ from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from pbx_platform.sessions import describe_user_agent
 from tenants.models import AccountOptionKind, Carrier, PasswordPolicy, TerminalType, UniqueKind
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -79,6 +80,12 @@ def jdatetime(value: datetime | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} JST"
 
 
+def browser_summary(user_agent: str | None) -> str:
+    """A session's user agent as "browser version · system" (Chrome 131 · Windows)."""
+    browser, system = describe_user_agent(user_agent or "")
+    return " · ".join([browser or str(_l("Unknown browser")), *([system] if system else [])])
+
+
 def yen(amount: int) -> str:
     """Integer yen as ¥1,234 (1,234円 in Japanese)."""
     if str(get_locale()) == "ja":
@@ -91,6 +98,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(national)
     app.add_template_filter(jdate)
     app.add_template_filter(jdatetime)
+    app.add_template_filter(browser_summary)
     app.add_template_global(terminal_label)
     app.add_template_global(lambda kind: str(KIND_LABELS[kind]), "kind_label")
     app.add_template_global(lambda kind: str(ACCOUNT_OPTION_LABELS[kind]), "account_option_label")
