@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from pbx_platform.db import db, utcnow
 from pbx_platform.models import LoginSession
@@ -152,6 +152,17 @@ def session_of(kind: str, principal_id: int, session_id: int) -> LoginSession | 
     if record is None or (record.principal_kind, record.principal_id) != (kind, principal_id):
         return None
     return record if is_live(record) else None
+
+
+def purge(older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete the records not used for ``older_than`` (never less than the idle
+    time-out, so no live session goes); returns how many. Call in the platform bypass:
+    it spans every tenant."""
+    now = now or utcnow()
+    idle, _ = lifetimes()
+    cutoff = now - max(older_than, idle)
+    result = db.session.execute(delete(LoginSession).where(LoginSession.last_seen_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- a readable summary of a user agent -----------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.models import LoginSession
-from pbx_platform.tenancy import use_scope
+from pbx_platform.tenancy import platform_bypass, use_scope
 from tenants.labels import browser_summary
 from tenants.models import Staff
 from tests.conftest import PortalClient
@@ -619,3 +619,30 @@ def test_the_database_holds_no_usable_cookie_token(world, browser, app):
 def test_user_agents_are_summarised_as_browser_and_system(app, user_agent, summary):
     with app.test_request_context(headers={"Accept-Language": "en"}), force_locale("en"):
         assert browser_summary(user_agent) == summary
+
+
+def test_purge_deletes_records_unused_for_the_given_days_and_keeps_live_ones(world, browser, app):
+    with time_machine.travel(START, tick=False) as clock:
+        old = circle_login(browser, world.a)
+        old.post("/logout", token_from="/portal/")
+        staff_login(browser, world.b)  # another tenant's, never used again
+        clock.shift(timedelta(days=31))
+        live = circle_login(browser, world.a)
+        result = app.test_cli_runner().invoke(args=["sessions", "purge", "--days", "30"])
+        assert result.exit_code == 0, result.output
+        assert result.output == "Deleted 2 session records.\n"
+        assert live.get("/portal/").status_code == 200
+    with app.app_context(), platform_bypass("tests.sessions"):
+        remaining = db.session.scalars(select(LoginSession.principal_kind)).all()
+    assert remaining == ["circle"]
+
+
+def test_logging_in_again_in_the_same_browser_ends_its_earlier_session(world, browser, app):
+    client = circle_login(browser, world.a)
+    old = cookie_of(client, world.a.host)
+    (first,) = open_sessions(app, world.a)
+    assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
+    (second,) = open_sessions(app, world.a)
+    assert second != first
+    assert client.get("/portal/").status_code == 200
+    assert is_logged_out(replay(browser, world.a.host, old).get("/portal/"))
