@@ -12,7 +12,7 @@ import invoices
 import tenants
 import themes
 from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
-from pbx_platform import auth, extensions, health, i18n, jobs, security, web
+from pbx_platform import auth, cli, extensions, health, i18n, jobs, security, web
 from pbx_platform.config import load_config
 from pbx_platform.templating import PbxFlask
 
@@ -38,5 +38,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     invoices.init_app(app)
     web.init_app(app)
     app.register_blueprint(health.bp)
+    cli.init_app(app)
     jobs.init_app(app)
     return app

@@ -1,53 +1,81 @@
 """Logins and sessions for every kind of principal.
 
 One Flask-Login user loader knows all principals through a registry that the
-contexts fill (``register_principal``). A principal's id in the session carries
-its ``session_version``: logout, a password change and a policy change bump the
-version, which ends every earlier session of that login even when its signed
-cookie is replayed.
+contexts fill (``register_principal``). The principal's id in the session is
+``"<kind>:<id>"``; beside it the cookie holds the token of a server-side session
+record (``pbx_platform.sessions``). A request is logged in only while that record
+exists in the host's tenant scope, names the same principal, is not revoked and
+is within the idle and absolute time-outs: logout revokes its own record, so a
+replayed copy of its cookie gets nothing, and the other browsers of the same login
+go on.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
+from pbx_platform import sessions
 from pbx_platform.extensions import login_manager
+from pbx_platform.models import LoginSession
+from pbx_platform.tenancy import Scope, current_scope
 
 
 class Principal(Protocol):
     id: int
-    session_version: int
     principal_kind: str
 
     def get_id(self) -> str: ...
 
 
-_loaders: dict[str, Callable[[int], Any]] = {}
+@dataclass(frozen=True)
+class _Registration:
+    loader: Callable[[int], Any]
+    # The tenant a principal's sessions belong to (its reseller, account, circle).
+    scope_of: Callable[[Any], Scope | None]
+
+
+_principals: dict[str, _Registration] = {}
 _login_endpoints: list[Callable[[], str | None]] = []
 
+_COOKIE_FIELD = "sid"
 
-def register_principal(kind: str, loader: Callable[[int], Any]) -> None:
-    _loaders[kind] = loader
+
+def register_principal(
+    kind: str, loader: Callable[[int], Any], scope_of: Callable[[Any], Scope | None]
+) -> None:
+    _principals[kind] = _Registration(loader, scope_of)
 
 
 @login_manager.user_loader
-def _load_principal(session_id: str) -> Any:
+def _load_principal(user_id: str) -> Any:
     try:
-        kind, raw_id, raw_version = session_id.split(":")
-        id_, version = int(raw_id), int(raw_version)
+        kind, raw_id = user_id.split(":")
+        id_ = int(raw_id)
     except ValueError:
         return None
-    loader = _loaders.get(kind)
-    principal = loader(id_) if loader else None
-    if principal is None or principal.session_version != version:
+    registration = _principals.get(kind)
+    token = session.get(_COOKIE_FIELD)
+    # No scope (a host-less endpoint): no tenant, so no session record to find.
+    if registration is None or not isinstance(token, str) or current_scope() is None:
         return None
+    record = sessions.find_session(token)
+    if (
+        record is None
+        or record.revoked_at is not None
+        or (record.principal_kind, record.principal_id) != (kind, id_)
+    ):
+        return None
+    principal = registration.loader(id_)
+    if principal is None:
+        return None
+    g.login_session = record
     return principal
 
 
@@ -55,21 +83,50 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def current_session() -> LoginSession | None:
+    """The record of this request's session (None when nobody is logged in)."""
+    if not current_user.is_authenticated:
+        return None
+    return g.get("login_session")
+
+
+def current_session_id() -> int | None:
+    record = current_session()
+    return record.id if record is not None else None
+
+
 def start_session(principal: Any) -> None:
-    """Log in with a fresh session: nothing of the anonymous session survives."""
+    """Log in with a fresh session: nothing of the anonymous session survives, and a
+    session this browser held before is revoked."""
+    previous = g.pop("login_session", None)
+    if previous is not None:
+        sessions.revoke(previous)
+    registration = _principals[principal.principal_kind]
+    scope = registration.scope_of(principal)
+    if scope is None:
+        raise ValueError(f"no tenant for the sessions of {principal.get_id()}")
+    record, token = sessions.open_session(
+        principal.principal_kind,
+        principal.id,
+        scope,
+        ip_address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
     locale = session.get("locale")
     session.clear()
-    session["sid"] = secrets.token_urlsafe(16)
+    session[_COOKIE_FIELD] = token
     if locale:
         session["locale"] = locale
     login_user(principal)
     session.permanent = True
-    now = int(_now().timestamp())
-    session["auth_at"] = now
-    session["seen_at"] = now
+    g.login_session = record
 
 
 def end_session() -> None:
+    """Log this browser out: its own session record is revoked, no other."""
+    record = g.pop("login_session", None)
+    if record is not None:
+        sessions.revoke(record)
     logout_user()
     locale = session.get("locale")
     session.clear()
@@ -95,24 +152,22 @@ def _unauthorized() -> Any:
 
 
 def enforce_session_lifetime() -> Any:
-    """Idle and absolute time-outs (configurable; 30 minutes and 12 hours by default)."""
+    """Idle and absolute time-outs (configurable; 30 minutes and 12 hours by default),
+    enforced from the session record; activity is noted at most once a minute."""
     if not current_user.is_authenticated:
         return None
-    now = int(_now().timestamp())
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]).total_seconds()
-    absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]).total_seconds()
-    seen_at = session.get("seen_at", 0)
-    auth_at = session.get("auth_at", 0)
-    if now - seen_at > idle or now - auth_at > absolute:
+    now = _now()
+    record = g.get("login_session")
+    if record is None or not sessions.is_live(record, now):
         end_session()
         g.pop("_login_user", None)
         flash(_l("Your session has expired. Please log in again."), "info")
         return redirect(request.full_path.rstrip("?") if request.method == "GET" else "/")
-    session["seen_at"] = now
+    sessions.touch(record, now)
     return None
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-    login_manager.session_protection = None  # the session version does this job, per login
+    login_manager.session_protection = None  # the session record does this job
     app.before_request(enforce_session_lifetime)

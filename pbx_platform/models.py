@@ -1,11 +1,11 @@
-"""Core models: the audit log."""
+"""Core models: the audit log and the records of login sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pbx_platform.db import Model, ResellerOwned, utcnow
@@ -38,3 +38,42 @@ class AuditLog(ResellerOwned, Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (Index("ix_audit_log_reseller_created", "reseller_id", "created_at"),)
+
+
+class LoginSession(ResellerOwned, Model):
+    """One browser's login: what the signed session cookie points at.
+
+    The cookie carries a random token; the row keeps only its SHA-256, so reading
+    the table yields no usable cookie. A session works while its row exists, is not
+    revoked, and is within the idle and absolute time-outs. Logout revokes its own
+    row; a password change (R15), a forced-policy change (R17) and "log out
+    everywhere" revoke the login's other rows.
+
+    The row belongs to its login's tenant: the login's reseller (the platform
+    reseller for platform staff), its account (account managers, circles) and its
+    circle (circle logins), so one tenant's scope never lists another's sessions.
+    Not audited: ``last_seen_at`` moves all the time; the changes that end sessions
+    are audited where they happen (the password, the policy).
+    """
+
+    __tablename__ = "login_session"
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id", "circle": "circle_id"}
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    principal_kind: Mapped[str] = mapped_column(String(20))
+    principal_id: Mapped[int]
+    account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    circle_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("circle.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    __table_args__ = (Index("ix_login_session_principal", "principal_kind", "principal_id"),)

@@ -18,8 +18,8 @@ from tenants.views import circle_settings as _circle_settings  # noqa: F401  (ad
 
 
 def init_app(app: Flask) -> None:
-    register_principal("staff", principals.load_staff)
-    register_principal("circle", principals.load_circle)
+    register_principal("staff", principals.load_staff, principals.scope_for)
+    register_principal("circle", principals.load_circle, principals.scope_for)
     set_login_view(principals.login_endpoint)
     register_platform_tenant(principals.platform_reseller_id)
     labels.init_app(app)

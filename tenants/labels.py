@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from pbx_platform.japanese import jdate, jdatetime, national, yen
+from pbx_platform.sessions import describe_user_agent
 from tenants.models import AccountOptionKind, Carrier, PasswordPolicy, TerminalType, UniqueKind
 
 KIND_LABELS = {
@@ -49,11 +50,18 @@ def terminal_label(unique: Any) -> str:
     return label
 
 
+def browser_summary(user_agent: str | None) -> str:
+    """A session's user agent as "browser version · system" (Chrome 131 · Windows)."""
+    browser, system = describe_user_agent(user_agent or "")
+    return " · ".join([browser or str(_l("Unknown browser")), *([system] if system else [])])
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(yen)
     app.add_template_filter(national)
     app.add_template_filter(jdate)
     app.add_template_filter(jdatetime)
+    app.add_template_filter(browser_summary)
     app.add_template_global(terminal_label)
     app.add_template_global(lambda kind: str(KIND_LABELS[kind]), "kind_label")
     app.add_template_global(lambda kind: str(ACCOUNT_OPTION_LABELS[kind]), "account_option_label")

@@ -153,7 +153,6 @@ class Circle(UserMixin, AccountOwned, Timestamped, Model):
     password_policy: Mapped[PasswordPolicy] = mapped_column(
         str_enum(PasswordPolicy, "password_policy"), default=PasswordPolicy.NONE
     )
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     extension_length: Mapped[int] = mapped_column(Integer, default=3)
     locale: Mapped[str | None] = mapped_column(String(5))
     # Bumped by every confirmed cart: a cart opened at another version is stale (R11).
@@ -162,7 +161,7 @@ class Circle(UserMixin, AccountOwned, Timestamped, Model):
     account: Mapped[Account] = relationship(back_populates="circles")
 
     def get_id(self) -> str:
-        return f"circle:{self.id}:{self.session_version}"
+        return f"circle:{self.id}"
 
     phone_numbers: Mapped[list[CirclePhoneNumber]] = relationship(
         back_populates="circle", order_by="CirclePhoneNumber.id", cascade="all, delete-orphan"
@@ -336,14 +335,13 @@ class Staff(UserMixin, ResellerOwned, Timestamped, Model):
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None]
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     account: Mapped[Account | None] = relationship()
 
     def get_id(self) -> str:
-        return f"staff:{self.id}:{self.session_version}"
+        return f"staff:{self.id}"
 
     @property
     def is_active(self) -> bool:

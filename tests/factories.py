@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from pbx_platform.db import db
+from pbx_platform.models import LoginSession
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import (
     Carrier,
@@ -153,3 +156,18 @@ def set_policy(tenant: Tenant, policy: PasswordPolicy) -> None:
         assert circle is not None
         circle.password_policy = policy
         db.session.commit()
+
+
+def open_session_ids(kind: str, principal_id: int) -> tuple[int, ...]:
+    """Ids of the login's session records not revoked (inside the tenant's scope)."""
+    return tuple(
+        db.session.scalars(
+            select(LoginSession.id)
+            .where(
+                LoginSession.principal_kind == kind,
+                LoginSession.principal_id == principal_id,
+                LoginSession.revoked_at.is_(None),
+            )
+            .order_by(LoginSession.id)
+        )
+    )

@@ -37,7 +37,8 @@ from sqlalchemy import select
 
 from invoices.models import PriceBookEntry
 from pbx_platform.db import db, utcnow
-from pbx_platform.tenancy import use_scope
+from pbx_platform.sessions import open_session
+from pbx_platform.tenancy import Scope, use_scope
 from tenants.models import (
     Account,
     AccountOption,
@@ -90,6 +91,8 @@ ID_KINDS = (
     "cart_line_id",
     "account_cart_id",
     "account_cart_line_id",
+    "circle_session_id",
+    "staff_session_id",
 )
 
 
@@ -249,6 +252,19 @@ ROUTES: dict[str, Reach | Exempt] = {
     "console.resellers": Exempt("console list: every reseller is the operator's to see"),
     "console.accounts": Exempt("console list: every account is the operator's to see"),
     "console.audit": Exempt("console audit log: across resellers by design (test_audit)"),
+    "circle_portal.sessions": Exempt(LIST + " (the login's own sessions)"),
+    "circle_portal.end_other_sessions": Exempt(NO_ID + ": the login's own other sessions"),
+    "staff_portal.sessions": Exempt(LIST + " (the login's own sessions)"),
+    "staff_portal.end_other_sessions": Exempt(NO_ID + ": the login's own other sessions"),
+    "console.sessions": Exempt(LIST + " (the operator's own sessions)"),
+    "console.end_other_sessions": Exempt(NO_ID + ": the operator's own other sessions"),
+    "circle_portal.end_session": Reach(
+        ids={"session_id": "circle_session_id"}, roles=CIRCLE, form={}
+    ),
+    "staff_portal.end_session": Reach(ids={"session_id": "staff_session_id"}, roles=STAFF, form={}),
+    "console.end_session": Reach(
+        ids={"session_id": "staff_session_id"}, roles=STAFF, host="console", form={}
+    ),
     # -- the circle's own login page and the brand: forged ids in their forms ---------------
     "circle_portal.change_password": Reach(
         roles=CIRCLE,
@@ -348,6 +364,8 @@ class Ids:
     cart_line_id: int
     account_cart_id: int
     account_cart_line_id: int
+    circle_session_id: int
+    staff_session_id: int
 
     def of(self, kind: str) -> int:
         return int(getattr(self, kind))
@@ -373,6 +391,10 @@ def _wav() -> bytes:
 
 
 WAV = _wav()
+BROWSER = {
+    "ip_address": "192.0.2.10",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+}
 
 
 def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -> Ids:
@@ -459,6 +481,12 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
         ]
     )
     db.session.flush()
+    # A session of the circle's login and one of the admin (the first role of the
+    # staff routes): what "end this session" may end for its own login only.
+    circle_session, _ = open_session("circle", circle.id, Scope(**tenant_ids), **BROWSER)
+    staff_session, _ = open_session(
+        "staff", owner.id, Scope(circle.reseller_id, owner.account_id), **BROWSER
+    )
     return Ids(
         **tenant_ids,
         unique_id=phone.id,
@@ -473,6 +501,8 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
         cart_line_id=line.id,
         account_cart_id=account_cart.id,
         account_cart_line_id=account_line.id,
+        circle_session_id=circle_session.id,
+        staff_session_id=staff_session.id,
     )
 
 

@@ -16,7 +16,7 @@ from pbx_platform.passwords import verify_password
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PasswordPolicy
 from tests.conftest import PortalClient
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, open_session_ids
 
 HUGE = "x" * 10_000
 EXPIRED_FORM = (
@@ -49,7 +49,7 @@ def snapshot(app, world) -> dict[str, Any]:
                     circle.login_id_key,
                     circle.password_hash,
                     circle.password_policy,
-                    circle.session_version,
+                    open_session_ids("circle", circle.id),
                 )
             state[f"audit-{tenant.slug}"] = db.session.scalar(
                 select(func.count()).select_from(AuditLog)
@@ -490,18 +490,23 @@ def test_logout_refuses_a_missing_or_forged_csrf_token(world, browser, app, toke
 
 def test_logout_ignores_a_forged_circle_id(world, browser, app):
     client = logged_in_circle(browser, world.a)
-    foreign = circle_of(app, world.b).session_version
-    neighbour = circle_of(app, world.a, world.a.other_circle_id).session_version
-    mine = circle_of(app, world.a).session_version
+
+    def sessions(tenant, circle_id: int) -> tuple[int, ...]:
+        with app.app_context(), use_scope(tenant.scope):
+            return open_session_ids("circle", circle_id)
+
+    foreign = sessions(world.b, world.b.circle_id)
+    neighbour = sessions(world.a, world.a.other_circle_id)
+    assert len(sessions(world.a, world.a.circle_id)) == 1
     response = client.post(
         "/logout",
         {"circle_id": str(world.b.circle_id), "reseller_id": str(world.b.reseller_id)},
         token_from="/portal/",
     )
     assert response.status_code == 302
-    assert circle_of(app, world.a).session_version == mine + 1
-    assert circle_of(app, world.b).session_version == foreign
-    assert circle_of(app, world.a, world.a.other_circle_id).session_version == neighbour
+    assert sessions(world.a, world.a.circle_id) == ()
+    assert sessions(world.b, world.b.circle_id) == foreign
+    assert sessions(world.a, world.a.other_circle_id) == neighbour
 
 
 def test_anonymous_logout_with_a_token_is_harmless(world, browser, app):

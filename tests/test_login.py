@@ -15,9 +15,10 @@ from pbx_platform import create_app
 from pbx_platform.config import load_config
 from pbx_platform.db import db
 from pbx_platform.extensions import limiter
+from pbx_platform.models import LoginSession
 from pbx_platform.net import client_address
+from pbx_platform.sessions import token_digest
 from pbx_platform.tenancy import use_scope
-from tenants.models import Circle
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD
 
@@ -485,13 +486,17 @@ def test_cookies_are_not_secure_in_development(tmp_path):
     assert config["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
-def test_login_writes_the_principal_with_its_session_version(world, browser, app):
+def test_login_writes_the_principal_and_a_token_whose_hash_only_is_stored(world, browser, app):
     client = browser(world.a.host)
     client.login_circle(world.a.circle_login, PASSWORD)
     data = session_data(client, world.a.host)
+    assert data["_user_id"] == f"circle:{world.a.circle_id}"
     with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.scalars(select(Circle).where(Circle.id == world.a.circle_id)).one()
-        assert data["_user_id"] == f"circle:{circle.id}:{circle.session_version}"
+        (record,) = db.session.scalars(
+            select(LoginSession).where(LoginSession.principal_id == world.a.circle_id)
+        )
+        assert (record.principal_kind, record.revoked_at) == ("circle", None)
+        assert record.token_hash == token_digest(data["sid"]) != data["sid"]
 
 
 @pytest.mark.parametrize("path", ["/staff/", "/staff/circles/1/options", "/staff/theme"])

@@ -15,7 +15,7 @@ from pbx_platform.passwords import verify_password
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PasswordPolicy
 from tests.conftest import PortalClient
-from tests.factories import PASSWORD, set_policy
+from tests.factories import PASSWORD, open_session_ids, set_policy
 
 NEW_PASSWORD = "Fresh#Start2027"
 CHANGE_PAGE = "/portal/password"
@@ -41,7 +41,7 @@ def circle_state(app, tenant, circle_id: int | None = None) -> dict[str, Any]:
         assert circle is not None
         return {
             "policy": circle.password_policy,
-            "session_version": circle.session_version,
+            "open_sessions": open_session_ids("circle", circle.id),
             "password_hash": circle.password_hash,
             "login_id": circle.login_id,
         }
@@ -257,13 +257,13 @@ def test_force_ends_once_the_password_is_changed(world, browser, app):
 
 
 def test_force_catches_a_session_opened_before_the_policy_was_set(world, browser, app):
-    """The policy written without a session-version bump (as a direct database change
+    """The policy written without ending the sessions (as a direct database change
     would): the check on every request still sends the open session to the change page."""
     client, _ = log_in(browser, world.a)
     assert client.get("/portal/").status_code == 200
-    version = circle_state(app, world.a)["session_version"]
+    sessions = circle_state(app, world.a)["open_sessions"]
     with_policy(app, world.a, PasswordPolicy.FORCE)
-    assert circle_state(app, world.a)["session_version"] == version
+    assert circle_state(app, world.a)["open_sessions"] == sessions != ()
     for url in ("/portal/", "/portal/login-id", f"/portal/uniques/{world.a.unique_id}"):
         response = client.get(url)
         assert response.status_code == 302, url
@@ -273,14 +273,14 @@ def test_force_catches_a_session_opened_before_the_policy_was_set(world, browser
 
 def test_force_set_by_staff_ends_open_sessions_and_applies_at_the_next_login(world, browser, app):
     client, _ = log_in(browser, world.a)
-    version = circle_state(app, world.a)["session_version"]
+    assert len(circle_state(app, world.a)["open_sessions"]) == 1
     assert (
         set_by_staff(staff(browser, world.a, "admin"), world.a.circle_id, "force").status_code
         == 302
     )
     state = circle_state(app, world.a)
     assert state["policy"] == PasswordPolicy.FORCE
-    assert state["session_version"] == version + 1
+    assert state["open_sessions"] == ()
     assert client.get("/portal/").headers["Location"].startswith("/login")
     _, again = log_in(browser, world.a)
     assert again.headers["Location"] == CHANGE_PAGE

@@ -29,7 +29,7 @@ from pbx_platform.passwords import (
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, Staff
 from tenants.services import logins
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, open_session_ids
 
 PRODUCTION_PREFIX = "$argon2id$v=19$m=19456,t=2,p=1$"
 GOOD = "Fresh#Start2027"
@@ -93,7 +93,7 @@ def circle_state(app, tenant, circle_id: int | None = None) -> dict[str, Any]:
         assert circle is not None
         return {
             "password_hash": circle.password_hash,
-            "session_version": circle.session_version,
+            "open_sessions": open_session_ids("circle", circle.id),
             "password_policy": circle.password_policy,
             "login_id": circle.login_id,
         }

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from pbx_platform import sessions
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.passwords import (
@@ -78,17 +79,25 @@ def authenticate_staff(email: str, password: str, *, console: bool) -> Staff | N
     return staff
 
 
-def end_sessions(principal: Circle | Staff) -> None:
-    """Every session of this login made so far stops working (the id carries the version)."""
-    principal.session_version = (principal.session_version or 1) + 1
-    db.session.flush()
+def end_sessions(principal: Circle | Staff, *, keep: int | None = None) -> int:
+    """Every open session of this login ends (in every browser), but the session
+    ``keep`` (the one asking, when it asks to stay); returns how many ended."""
+    return sessions.revoke_all(principal.principal_kind, principal.id, keep=keep)
 
 
-def change_password(principal: Circle | Staff, *, current: str, new: str, repeat: str) -> Outcome:
+def change_password(
+    principal: Circle | Staff,
+    *,
+    current: str,
+    new: str,
+    repeat: str,
+    keep_session: int | None = None,
+) -> Outcome:
     """R15: current password, new password twice; the policy with a message per broken rule.
 
     On success the R17 policy of a circle is satisfied (reset to *none*) and every
-    other session of the login ends.
+    other session of the login ends: all of them but ``keep_session`` (the session
+    that made the change).
     """
     outcome = Outcome()
     if not verify_password(principal.password_hash, current):
@@ -105,14 +114,15 @@ def change_password(principal: Circle | Staff, *, current: str, new: str, repeat
         principal.password_changed_at = utcnow()
         if isinstance(principal, Circle):
             principal.password_policy = PasswordPolicy.NONE
-        end_sessions(principal)
+        end_sessions(principal, keep=keep_session)
     return outcome
 
 
 def set_password_policy(circle: Circle, policy: PasswordPolicy) -> None:
     """R17, set by the account's manager or the reseller's staff.
 
-    A change ends the circle's open sessions, so the new policy applies at once.
+    A change ends every open session of the circle, so the new policy applies at
+    once, at the next login.
     """
     if circle.password_policy == policy:
         return

@@ -142,7 +142,7 @@ def _logout(login_endpoint: str) -> Any:
     if not form.validate_on_submit():
         return redirect("/")
     if current_user.is_authenticated:
-        logins.end_sessions(current_user._get_current_object())
+        # This browser's session only: the login's other sessions go on.
         end_session()
         flash(_l("You have logged out."), "info")
     return redirect(url_for(login_endpoint))

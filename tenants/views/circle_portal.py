@@ -9,11 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from pbx_platform.auth import start_session
+from pbx_platform.auth import current_session_id
 from pbx_platform.db import db
 from tenants.forms import ChangePasswordForm, EmptyForm, LoginIdForm
 from tenants.models import PasswordPolicy, Unique
 from tenants.services import logins
+from tenants.views import sessions as session_pages
 from tenants.views.common import circle_required, portal_only
 
 bp = Blueprint("circle_portal", __name__, url_prefix="/portal")
@@ -43,10 +44,10 @@ def change_password() -> Any:
             current=form.current_password.data or "",
             new=form.new_password.data or "",
             repeat=form.new_password_repeat.data or "",
+            keep_session=current_session_id(),
         )
         if outcome.ok:
-            # The change ended every session of this login, this one included: start anew.
-            start_session(circle)
+            # Every other session of this login has ended; this one goes on.
             flash(_l("Your password has been changed."), "success")
             return redirect(url_for("circle_portal.home"))
         for name, messages in outcome.errors.items():
@@ -89,3 +90,22 @@ def change_login_id() -> Any:
             return redirect(url_for("circle_portal.home"))
         form.login_id.errors = [*form.login_id.errors, *outcome.errors["login_id"]]
     return render_template("tenants/change_login_id.html", form=form)
+
+
+@bp.get("/sessions")
+@circle_required
+def sessions() -> Any:
+    """The circle login's active sessions (every browser logged in with it)."""
+    return session_pages.list_page("circle_portal")
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@circle_required
+def end_session(session_id: int) -> Any:
+    return session_pages.end_one("circle_portal", session_id, login_endpoint="auth.circle_login")
+
+
+@bp.post("/sessions/end-others")
+@circle_required
+def end_other_sessions() -> Any:
+    return session_pages.end_others("circle_portal")

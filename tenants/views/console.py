@@ -22,6 +22,7 @@ from pbx_platform.tenancy import platform_bypass
 from tenants.models import StaffKind
 from tenants.services import directory, oem
 from tenants.services import resellers as reseller_service
+from tenants.views import sessions as session_pages
 from tenants.views.common import portal_only, staff_required
 from tenants.views.forms_util import validate_csrf_or_400
 
@@ -129,3 +130,24 @@ def end_oem_server(account_id: int) -> Any:
         "success",
     )
     return redirect(url_for("console.accounts"))
+
+
+@bp.get("/console/sessions")
+@platform_staff
+def sessions() -> Any:
+    portal_only(is_console=True)
+    return session_pages.list_page("console")
+
+
+@bp.post("/console/sessions/<int:session_id>/end")
+@platform_staff
+def end_session(session_id: int) -> Any:
+    portal_only(is_console=True)
+    return session_pages.end_one("console", session_id, login_endpoint="auth.console_login")
+
+
+@bp.post("/console/sessions/end-others")
+@platform_staff
+def end_other_sessions() -> Any:
+    portal_only(is_console=True)
+    return session_pages.end_others("console")

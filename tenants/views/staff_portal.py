@@ -12,6 +12,7 @@ from flask_login import current_user
 from tenants.forms import PasswordPolicyForm
 from tenants.models import Account, Circle, PasswordPolicy, StaffKind
 from tenants.services import directory, logins
+from tenants.views import sessions as session_pages
 from tenants.views.common import can_write, get_or_404, portal_only, require_write, staff_required
 
 bp = Blueprint("staff_portal", __name__, url_prefix="/staff")
@@ -83,3 +84,22 @@ def set_password_policy(circle_id: int) -> Any:
 def audit() -> Any:
     page = request.args.get("page", 1, type=int) or 1
     return render_template("tenants/audit.html", audit=directory.audit_page(page))
+
+
+@bp.get("/sessions")
+@portal_staff
+def sessions() -> Any:
+    """The staff login's active sessions; support staff may end their own too."""
+    return session_pages.list_page("staff_portal")
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@portal_staff
+def end_session(session_id: int) -> Any:
+    return session_pages.end_one("staff_portal", session_id, login_endpoint="auth.staff_login")
+
+
+@bp.post("/sessions/end-others")
+@portal_staff
+def end_other_sessions() -> Any:
+    return session_pages.end_others("staff_portal")
