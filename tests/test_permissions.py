@@ -4,8 +4,10 @@ each route needs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -327,3 +329,23 @@ def test_the_walk_reports_a_route_that_differs_from_the_table(
     monkeypatch.setitem(ROUTES, endpoint, replace(entry, needs=needs))
     problems = list(_walk(app, targets, browser, rolled_back, endpoint))
     assert problems == [line.format(endpoint) for line in expected]
+
+
+ROLE_TEST = re.compile(r"current_user\.(role|kind|permission_role)\b|\bStaff(Role|Kind)\b")
+
+
+def test_templates_never_test_a_role_themselves() -> None:
+    """They show what the views and may() allowed."""
+    root = Path(__file__).resolve().parent.parent
+    templates = [
+        path
+        for folder in ("tenants", "themes", "invoices", "pbx_platform")
+        for path in (root / folder).rglob("*.html")
+    ]
+    assert templates
+    offending = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in templates
+        for match in ROLE_TEST.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not offending, offending
