@@ -26,6 +26,7 @@ from pbx_platform.db import (
     Timestamped,
     str_enum,
 )
+from pbx_platform.permissions import Role
 
 
 class Reseller(TenantScoped, Timestamped, Model):
@@ -141,6 +142,7 @@ class Circle(UserMixin, AccountOwned, Timestamped, Model):
     __tablename__ = "circle"
     __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id", "circle": "id"}
     principal_kind = "circle"
+    permission_role = Role.CIRCLE  # R22
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -312,6 +314,13 @@ class StaffRole(enum.StrEnum):
     SUPPORT = "support"  # read-only
 
 
+_RESELLER_ROLES = {
+    StaffRole.ADMIN: Role.RESELLER_ADMIN,
+    StaffRole.BILLING: Role.RESELLER_BILLING,
+    StaffRole.SUPPORT: Role.RESELLER_SUPPORT,
+}
+
+
 class Staff(UserMixin, ResellerOwned, Timestamped, Model):
     """A person who logs in with e-mail and password: platform staff (under the
     platform reseller), reseller staff, or an account's manager."""
@@ -342,6 +351,15 @@ class Staff(UserMixin, ResellerOwned, Timestamped, Model):
 
     def get_id(self) -> str:
         return f"staff:{self.id}"
+
+    @property
+    def permission_role(self) -> Role:
+        """This login's row of R22's matrix (``pbx_platform.permissions``)."""
+        if self.kind == StaffKind.PLATFORM:
+            return Role.PLATFORM_OPERATOR
+        if self.kind == StaffKind.ACCOUNT_MANAGER:
+            return Role.ACCOUNT_MANAGER
+        return _RESELLER_ROLES[self.role]
 
     @property
     def is_active(self) -> bool:

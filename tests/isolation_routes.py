@@ -13,6 +13,11 @@ missing here, so a new route cannot ship without saying how it is kept apart.
 * ``host`` is ``"portal"`` (tenant A's own host) or ``"console"`` (the platform
   operator's console: reseller ids in its URLs are the operator's to see; what is
   checked there is that no reseller login reaches the console at all).
+* ``needs`` is what R22 asks of the caller, per method (``Needs``), for
+  ``tests/test_permissions.py``: every entry, ``Reach`` or ``Exempt``, says it.
+  There, the roles in ``roles`` (the operator, for a console route) reach the route
+  and get 403 unless the matrix gives them the action; an ``Exempt`` entry names
+  its ``roles`` (and its ``form``) for that walk too.
 
 Roles of tenant A: ``admin``, ``billing``, ``support`` (reseller staff), ``manager``
 (an account manager of A's first account) and ``circle`` (the circle login of A's
@@ -37,6 +42,7 @@ from sqlalchemy import select
 
 from invoices.models import PriceBookEntry
 from pbx_platform.db import db, utcnow
+from pbx_platform.permissions import Action
 from pbx_platform.sessions import open_session
 from pbx_platform.tenancy import Scope, use_scope
 from tenants.models import (
@@ -105,6 +111,20 @@ class Other:
 
 
 @dataclass(frozen=True)
+class Needs:
+    """R22: the action a route's GET and its POST need; ``None``: nothing (anyone who
+    reaches the route, or the route takes no such method)."""
+
+    get: Action | None = None
+    post: Action | None = None
+
+
+PUBLIC = Needs()
+A = Action
+CIRCLE_PAGE = Needs(get=A.CIRCLE_VIEW, post=A.CIRCLE_SETTINGS_EDIT)
+
+
+@dataclass(frozen=True)
 class Reach:
     ids: Mapping[str, str] = field(default_factory=dict)
     roles: tuple[str, ...] = ()
@@ -114,6 +134,7 @@ class Reach:
     # What a GET with tenant A's own ids answers to the first role (the control that
     # shows the role reaches the page at all).
     own_status: int = 200
+    needs: Needs | None = None
 
     @property
     def names_objects(self) -> bool:
@@ -124,6 +145,12 @@ class Reach:
 @dataclass(frozen=True)
 class Exempt:
     reason: str
+    needs: Needs | None = None
+    # Who reaches the route (empty: anyone; the operator for a console route), and
+    # the POST data, for the permission walk.
+    roles: tuple[str, ...] = ()
+    host: str = "portal"
+    form: Mapping[str, Any] | None = None
 
 
 NO_ID = "takes no object id; shows or changes only what the caller's own scope holds"
@@ -203,6 +230,17 @@ CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
     "unique_detail": ({"unique_id": "unique_id"}, UNIQUE_FORM),
     "uniques": ({}, None),
 }
+# R22 where a circle page needs more than CIRCLE_PAGE (read with CIRCLE_VIEW, change
+# with CIRCLE_SETTINGS_EDIT).
+BUY = Needs(get=A.CIRCLE_OPTIONS_BUY, post=A.CIRCLE_OPTIONS_BUY)
+CIRCLE_NEEDS = {
+    "add_to_cart": BUY,
+    "cart": BUY,
+    "confirm_cart": BUY,
+    "refresh_cart": BUY,
+    "remove_cart_lines": BUY,
+    "set_recording_limit": Needs(post=A.RECORDING_LIMIT_SET),
+}
 # Pages that answer a bare GET with 422: they need a query (a new length, a date range).
 CIRCLE_OWN_STATUS = {"extension_length_confirm": 422, "recording_archive": 422}
 CIRCLE_QUERIES = {"uniques": {"group": "group_id"}}
@@ -213,57 +251,83 @@ def _circle_pages() -> dict[str, Reach | Exempt]:
     for name, (ids, form) in CIRCLE_PAGES.items():
         query = CIRCLE_QUERIES.get(name, {})
         own = CIRCLE_OWN_STATUS.get(name, 200)
+        needs = CIRCLE_NEEDS.get(name, CIRCLE_PAGE)
         table[f"circle_staff.{name}"] = Reach(
             ids={"circle_id": "circle_id", **ids},
             roles=STAFF,
             query=query,
             form=form,
             own_status=own,
+            needs=needs,
         )
         if ids or query or (form and any(isinstance(v, Other) for v in form.values())):
             table[f"circle_self.{name}"] = Reach(
-                ids=ids, roles=CIRCLE, query=query, form=form, own_status=own
+                ids=ids, roles=CIRCLE, query=query, form=form, own_status=own, needs=needs
             )
         else:
-            table[f"circle_self.{name}"] = Exempt(NO_ID)
+            table[f"circle_self.{name}"] = Exempt(NO_ID, needs, roles=CIRCLE, form=form)
     return table
 
 
 ROUTES: dict[str, Reach | Exempt] = {
     **_circle_pages(),
     # -- logins, and pages with no object id ------------------------------------------------
-    "auth.circle_login": Exempt(LOGIN),
-    "auth.staff_login": Exempt(LOGIN),
-    "auth.console_login": Exempt(LOGIN),
-    "auth.circle_logout": Exempt(LOGOUT),
-    "auth.staff_logout": Exempt(LOGOUT),
-    "auth.console_logout": Exempt(LOGOUT),
-    "health.healthz": Exempt("health probe: answers on any host, reads no tenant data"),
-    "static": Exempt("static files of the application, the same for every tenant"),
-    "themes.static": Exempt("static files of the base theme, the same for every tenant"),
-    "themes.theme_css": Exempt("the brand of the host's reseller; no id in the URL"),
-    "themes.logo": Exempt("the logo of the host's reseller; no id in the URL"),
-    "web.switch_locale": Exempt("stores a language in the caller's own cookie"),
-    "console.index": Exempt("redirects to the caller's home page; no id"),
-    "circle_portal.home": Exempt(LIST),
-    "circle_portal.skip_password_change": Exempt(NO_ID),
-    "staff_portal.dashboard": Exempt(LIST),
-    "staff_portal.audit": Exempt(LIST + " (tested in test_audit)"),
-    "console.resellers": Exempt("console list: every reseller is the operator's to see"),
-    "console.accounts": Exempt("console list: every account is the operator's to see"),
-    "console.audit": Exempt("console audit log: across resellers by design (test_audit)"),
-    "circle_portal.sessions": Exempt(LIST + " (the login's own sessions)"),
-    "circle_portal.end_other_sessions": Exempt(NO_ID + ": the login's own other sessions"),
-    "staff_portal.sessions": Exempt(LIST + " (the login's own sessions)"),
-    "staff_portal.end_other_sessions": Exempt(NO_ID + ": the login's own other sessions"),
-    "console.sessions": Exempt(LIST + " (the operator's own sessions)"),
-    "console.end_other_sessions": Exempt(NO_ID + ": the operator's own other sessions"),
-    "circle_portal.end_session": Reach(
-        ids={"session_id": "circle_session_id"}, roles=CIRCLE, form={}
+    "auth.circle_login": Exempt(LOGIN, PUBLIC),
+    "auth.staff_login": Exempt(LOGIN, PUBLIC),
+    "auth.console_login": Exempt(LOGIN, PUBLIC),
+    "auth.circle_logout": Exempt(LOGOUT, PUBLIC),
+    "auth.staff_logout": Exempt(LOGOUT, PUBLIC),
+    "auth.console_logout": Exempt(LOGOUT, PUBLIC),
+    "health.healthz": Exempt("health probe: answers on any host, reads no tenant data", PUBLIC),
+    "static": Exempt("static files of the application, the same for every tenant", PUBLIC),
+    "themes.static": Exempt("static files of the base theme, the same for every tenant", PUBLIC),
+    "themes.theme_css": Exempt("the brand of the host's reseller; no id in the URL", PUBLIC),
+    "themes.logo": Exempt("the logo of the host's reseller; no id in the URL", PUBLIC),
+    "web.switch_locale": Exempt("stores a language in the caller's own cookie", PUBLIC),
+    "console.index": Exempt("redirects to the caller's home page; no id", PUBLIC),
+    "circle_portal.home": Exempt(LIST, Needs(get=A.CIRCLE_VIEW), roles=CIRCLE),
+    "circle_portal.skip_password_change": Exempt(
+        NO_ID, Needs(post=A.CIRCLE_LOGIN_CHANGE), roles=CIRCLE, form={}
     ),
-    "staff_portal.end_session": Reach(ids={"session_id": "staff_session_id"}, roles=STAFF, form={}),
+    "staff_portal.dashboard": Exempt(LIST, Needs(get=A.ACCOUNT_VIEW), roles=STAFF),
+    "staff_portal.audit": Exempt(
+        LIST + " (tested in test_audit)", Needs(get=A.AUDIT_VIEW), roles=STAFF
+    ),
+    "console.resellers": Exempt(
+        "console list: every reseller is the operator's to see",
+        Needs(get=A.RESELLERS_MANAGE),
+        host="console",
+    ),
+    "console.accounts": Exempt(
+        "console list: every account is the operator's to see",
+        Needs(get=A.ACCOUNT_VIEW),
+        host="console",
+    ),
+    "console.audit": Exempt(
+        "console audit log: across resellers by design (test_audit)",
+        Needs(get=A.AUDIT_VIEW),
+        host="console",
+    ),
+    "circle_portal.sessions": Exempt(LIST + " (the login's own sessions)", PUBLIC, roles=CIRCLE),
+    "circle_portal.end_other_sessions": Exempt(
+        NO_ID + ": the login's own other sessions", PUBLIC, roles=CIRCLE, form={}
+    ),
+    "staff_portal.sessions": Exempt(LIST + " (the login's own sessions)", PUBLIC, roles=STAFF),
+    "staff_portal.end_other_sessions": Exempt(
+        NO_ID + ": the login's own other sessions", PUBLIC, roles=STAFF, form={}
+    ),
+    "console.sessions": Exempt(LIST + " (the operator's own sessions)", PUBLIC, host="console"),
+    "console.end_other_sessions": Exempt(
+        NO_ID + ": the operator's own other sessions", PUBLIC, host="console", form={}
+    ),
+    "circle_portal.end_session": Reach(
+        ids={"session_id": "circle_session_id"}, roles=CIRCLE, form={}, needs=PUBLIC
+    ),
+    "staff_portal.end_session": Reach(
+        ids={"session_id": "staff_session_id"}, roles=STAFF, form={}, needs=PUBLIC
+    ),
     "console.end_session": Reach(
-        ids={"session_id": "staff_session_id"}, roles=STAFF, host="console", form={}
+        ids={"session_id": "staff_session_id"}, roles=STAFF, host="console", form={}, needs=PUBLIC
     ),
     # -- the circle's own login page and the brand: forged ids in their forms ---------------
     "circle_portal.change_password": Reach(
@@ -275,6 +339,7 @@ ROUTES: dict[str, Reach | Exempt] = {
             "circle_id": Other("circle_id"),
             "reseller_id": Other("reseller_id"),
         },
+        needs=Needs(get=A.CIRCLE_LOGIN_CHANGE, post=A.CIRCLE_LOGIN_CHANGE),
     ),
     "circle_portal.change_login_id": Reach(
         roles=CIRCLE,
@@ -283,9 +348,10 @@ ROUTES: dict[str, Reach | Exempt] = {
             "circle_id": Other("circle_id"),
             "reseller_id": Other("reseller_id"),
         },
+        needs=Needs(get=A.CIRCLE_LOGIN_CHANGE, post=A.CIRCLE_LOGIN_CHANGE),
     ),
     "themes.edit_theme": Reach(
-        roles=ADMIN,
+        roles=STAFF,
         form={
             "product_name": "Renamed Phone",
             "primary_color": "#1f4e8c",
@@ -296,26 +362,36 @@ ROUTES: dict[str, Reach | Exempt] = {
             "reseller_id": Other("reseller_id"),
             "theme_id": Other("reseller_id"),
         },
+        needs=Needs(get=A.THEME_EDIT, post=A.THEME_EDIT),
     ),
     # -- the reseller's portal ----------------------------------------------------------------
-    "staff_portal.account_detail": Reach(ids={"account_id": "account_id"}, roles=STAFF),
-    "staff_portal.account_options": Reach(ids={"account_id": "account_id"}, roles=STAFF),
+    "staff_portal.account_detail": Reach(
+        ids={"account_id": "account_id"}, roles=STAFF, needs=Needs(get=A.ACCOUNT_VIEW)
+    ),
+    "staff_portal.account_options": Reach(
+        ids={"account_id": "account_id"}, roles=STAFF, needs=Needs(get=A.ACCOUNT_VIEW)
+    ),
     "staff_portal.account_add_to_cart": Reach(
         ids={"account_id": "account_id"},
         roles=STAFF,
         form={"action": "buy", "tick_invoice_mailing": "1"},
+        needs=Needs(post=A.ACCOUNT_OPTIONS_BUY),
     ),
     "staff_portal.account_remove_cart_lines": Reach(
         ids={"account_id": "account_id"},
         roles=STAFF,
         form={"delete": Other("account_cart_line_id")},
+        needs=Needs(post=A.ACCOUNT_OPTIONS_BUY),
     ),
     "staff_portal.account_confirm_cart": Reach(
         ids={"account_id": "account_id"},
         roles=STAFF,
         form={"cart_id": Other("account_cart_id")},
+        needs=Needs(post=A.ACCOUNT_OPTIONS_BUY),
     ),
-    "staff_portal.circle_detail": Reach(ids={"circle_id": "circle_id"}, roles=STAFF),
+    "staff_portal.circle_detail": Reach(
+        ids={"circle_id": "circle_id"}, roles=STAFF, needs=Needs(get=A.CIRCLE_VIEW)
+    ),
     "staff_portal.set_password_policy": Reach(
         ids={"circle_id": "circle_id"},
         roles=STAFF,
@@ -325,19 +401,28 @@ ROUTES: dict[str, Reach | Exempt] = {
             "account_id": Other("account_id"),
             "circle_id": Other("circle_id"),
         },
+        needs=Needs(post=A.PASSWORD_POLICY_SET),
     ),
     # -- the platform operator's console: reseller logins get 404 on their own host ---------
     "console.reseller_detail": Reach(
-        ids={"reseller_id": "reseller_id"}, roles=STAFF, host="console"
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        needs=Needs(get=A.RESELLERS_MANAGE),
     ),
     "console.oem_server": Reach(
         ids={"account_id": "account_id"},
         roles=STAFF,
         host="console",
         form={"slug": "hijack", "name": "Hijack K.K.", "admin_email": "boss@hijack.test"},
+        needs=Needs(get=A.OEM_GRANT, post=A.OEM_GRANT),
     ),
     "console.end_oem_server": Reach(
-        ids={"account_id": "account_id"}, roles=STAFF, host="console", form={}
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        host="console",
+        form={},
+        needs=Needs(post=A.OEM_GRANT),
     ),
 }
 

@@ -19,15 +19,14 @@ from flask import (
     url_for,
 )
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from pbx_platform.db import db
 from pbx_platform.extensions import login_manager
 from pbx_platform.net import request_host
+from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import enter_request_scope
-from tenants.models import StaffKind, StaffRole
 from tenants.views.common import portal_only, staff_required
 from themes import services
 from themes.forms import ThemeForm
@@ -120,11 +119,10 @@ def _uploaded_logo(upload: Any, max_bytes: int) -> bytes | None:
 
 @bp.route("/staff/theme", methods=["GET", "POST"])
 @_on_portal
-@staff_required(StaffKind.RESELLER)
+@staff_required
 def edit_theme() -> Any:
-    """R19: the reseller's admins edit their own brand (the host says whose)."""
-    if current_user.role != StaffRole.ADMIN:
-        abort(403)
+    """R19: the reseller's admins edit their own brand (the host says whose; R22)."""
+    require(Action.THEME_EDIT)
     portal = g.portal
     theme = services.editable_theme(portal.reseller_id, portal.reseller_name)
     form = ThemeForm(data=services.theme_values(theme))

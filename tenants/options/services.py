@@ -11,14 +11,13 @@ from sqlalchemy import select
 
 from invoices.models import PriceBookEntry
 from pbx_platform.db import db
+from pbx_platform.permissions import Action, allowed
 from tenants.models import (
     Account,
     AccountOption,
     AccountOptionKind,
     Circle,
     Staff,
-    StaffKind,
-    StaffRole,
     Unique,
 )
 from tenants.options.models import (
@@ -44,22 +43,17 @@ TICK_COLUMN = {OptionKind.MONITORING: "monitoring", OptionKind.WHISPERING: "whis
 
 
 def allowed_kinds(principal: Circle | Staff, *, for_account: bool) -> frozenset[OptionKind]:
-    """Who may buy and cancel what.
+    """What ``principal`` may buy and cancel through a cart, by R22's matrix.
 
-    Circle logins and account managers: circle options; account managers also invoice
-    mailing (R2); reseller admin and billing staff: both, on their customers' behalf;
-    support staff: nothing (read-only). The OEM server (R1) only by platform staff,
-    from the console, since it makes an account a reseller.
+    Circle options with ``CIRCLE_OPTIONS_BUY`` (the circle, its account's manager, the
+    reseller's admins); invoice mailing (R2) with ``ACCOUNT_OPTIONS_BUY`` (also the
+    billing staff). The OEM server (R1) never goes through a cart: it is granted from
+    the console (``tenants.services.oem``), since it makes an account a reseller.
     """
-    if isinstance(principal, Circle):
-        return frozenset() if for_account else frozenset(CIRCLE_KINDS)
-    if principal.kind == StaffKind.PLATFORM:
-        return frozenset({OptionKind.OEM_SERVER}) if for_account else frozenset()
-    if principal.kind == StaffKind.RESELLER and principal.role == StaffRole.SUPPORT:
-        return frozenset()
     if for_account:
-        return frozenset({OptionKind.INVOICE_MAILING})
-    return frozenset(CIRCLE_KINDS)
+        buys = allowed(principal, Action.ACCOUNT_OPTIONS_BUY)
+        return frozenset({OptionKind.INVOICE_MAILING}) if buys else frozenset()
+    return frozenset(CIRCLE_KINDS) if allowed(principal, Action.CIRCLE_OPTIONS_BUY) else frozenset()
 
 
 @dataclass

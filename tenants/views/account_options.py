@@ -1,5 +1,5 @@
 """R2 invoice mailing: account options bought and cancelled through the cart (R11, R12),
-by the account's manager or the reseller's admin and billing staff."""
+by the account's manager or the reseller's admin and billing staff (R22)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from pbx_platform.db import utcnow
+from pbx_platform.permissions import Action, allowed, require
 from tenants.models import Account, AccountOptionKind
 from tenants.options import cart as carts
 from tenants.options import services
 from tenants.options.dates import cancellation_effective_date, tokyo_today
 from tenants.options.models import ACCOUNT_KINDS, CartAction, OptionKind
-from tenants.views.common import can_write, get_or_404, require_write
+from tenants.views.common import get_or_404
 from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 from tenants.views.staff_portal import bp, portal_staff
 
@@ -24,7 +25,8 @@ def _page(account: Account, errors: list[str] | None = None, status: int = 200) 
     now = utcnow()
     principal = current_user._get_current_object()
     target = carts.Target(account=account)
-    open_cart = carts.open_cart(principal, target) if can_write(principal) else None
+    may_buy = allowed(principal, Action.ACCOUNT_OPTIONS_BUY)
+    open_cart = carts.open_cart(principal, target) if may_buy else None
     return render_template(
         "tenants/account_options.html",
         account=account,
@@ -46,14 +48,16 @@ def _page(account: Account, errors: list[str] | None = None, status: int = 200) 
 @bp.get("/accounts/<int:account_id>/options")
 @portal_staff
 def account_options(account_id: int) -> Any:
-    return _page(get_or_404(Account, account_id))
+    account = get_or_404(Account, account_id)
+    require(Action.ACCOUNT_VIEW)
+    return _page(account)
 
 
 @bp.post("/accounts/<int:account_id>/options/cart")
 @portal_staff
 def account_add_to_cart(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
-    require_write()
+    require(Action.ACCOUNT_OPTIONS_BUY)
     validate_csrf_or_400()
     action = CartAction.CANCEL if request.form.get("action") == "cancel" else CartAction.BUY
     if not request.form.get("tick_invoice_mailing"):
@@ -75,7 +79,7 @@ def account_add_to_cart(account_id: int) -> Any:
 @portal_staff
 def account_remove_cart_lines(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
-    require_write()
+    require(Action.ACCOUNT_OPTIONS_BUY)
     validate_csrf_or_400()
     open_cart = carts.open_cart(current_user._get_current_object(), carts.Target(account=account))
     ids = [int(v) for v in request.form.getlist("delete") if v.isdigit()]
@@ -87,7 +91,7 @@ def account_remove_cart_lines(account_id: int) -> Any:
 @portal_staff
 def account_confirm_cart(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
-    require_write()
+    require(Action.ACCOUNT_OPTIONS_BUY)
     validate_csrf_or_400()
     cart_id, _ = parse_quantity(request.form.get("cart_id", ""), maximum=2**31 - 1)
     try:

@@ -2,26 +2,53 @@
 
 One blueprint, registered twice: ``circle_self`` at ``/portal`` for the circle login
 itself, ``circle_staff`` at ``/staff/circles/<id>`` for reseller staff and account
-managers acting on a circle of theirs (support staff: read-only). Views find the
-circle in ``g.circle``; ``url_for('.endpoint')`` keeps the caller in its own tree.
+managers acting on a circle of theirs. Views find the circle in ``g.circle``;
+``url_for('.endpoint')`` keeps the caller in its own tree.
+
+R22 is checked here, once the circle is found (another's circle is 404 first): a
+page is read with ``CIRCLE_VIEW`` and changed with ``CIRCLE_SETTINGS_EDIT``, unless
+its view names another action with ``@needs(...)`` (the cart, the storage limit).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, current_app, g, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask_login import current_user
 
+from pbx_platform.permissions import Action, allowed, require
 from pbx_platform.tenancy import narrow_request_scope
-from tenants.models import Circle, Staff, StaffKind
-from tenants.views.common import can_write, get_or_404, portal_only
+from tenants.models import Circle, Staff
+from tenants.views.common import get_or_404, portal_only
 
 bp = Blueprint("circle", __name__)
 
 SELF = "circle_self"
 STAFF = "circle_staff"
-STAFF_KINDS = (StaffKind.RESELLER, StaffKind.ACCOUNT_MANAGER)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def needs(action: Action) -> Callable[[F], F]:
+    """Name the action a circle page performs (every method), instead of the default
+    (``CIRCLE_VIEW`` to read, ``CIRCLE_SETTINGS_EDIT`` to change)."""
+
+    def mark(view: F) -> F:
+        view.circle_action = action  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _action_of(endpoint: str | None, method: str) -> Action:
+    view = current_app.view_functions.get(endpoint or "")
+    declared = getattr(view, "circle_action", None)
+    if isinstance(declared, Action):
+        return declared
+    return Action.CIRCLE_VIEW if method in READ_METHODS else Action.CIRCLE_SETTINGS_EDIT
 
 
 @bp.url_value_preprocessor
@@ -44,17 +71,16 @@ def _load_circle() -> Any:
             return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
         g.circle = user
     else:
+        # On a portal the staff loader knows only the reseller's staff and managers.
         if not isinstance(user, Staff):
             return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-        if user.kind not in STAFF_KINDS:
-            abort(404)
         g.circle = get_or_404(Circle, g.circle_id)
         # Staff acting on one circle are scoped to it, by the same mechanism as the
         # circle's own login: every query of the request sees this circle only.
         narrow_request_scope(account_id=g.circle.account_id, circle_id=g.circle.id)
-    g.circle_readonly = not can_write(user)
-    if request.method == "POST" and g.circle_readonly:
-        abort(403)
+    # The pages show their forms only to those who may change the circle.
+    g.circle_readonly = not allowed(user, Action.CIRCLE_SETTINGS_EDIT)
+    require(_action_of(request.endpoint, request.method), user)
     return None
 
 

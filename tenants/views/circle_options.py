@@ -1,4 +1,5 @@
-"""R9–R12 pages: the option list, purchases and cancellations through the cart."""
+"""R9–R12 pages: the option list, purchases and cancellations through the cart (the
+cart's pages need ``CIRCLE_OPTIONS_BUY``, R22)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from pbx_platform.db import utcnow
+from pbx_platform.permissions import Action
 from tenants.options import cart as carts
 from tenants.options import services
 from tenants.options.dates import cancellation_effective_date, tokyo_today
@@ -19,7 +21,7 @@ from tenants.options.models import (
     CartAction,
     OptionKind,
 )
-from tenants.views.circle_admin import bp
+from tenants.views.circle_admin import bp, needs
 from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 
 
@@ -49,6 +51,7 @@ def options() -> Any:
 
 
 @bp.post("/options/cart")
+@needs(Action.CIRCLE_OPTIONS_BUY)
 def add_to_cart() -> Any:
     """Put the ticked purchases or cancellations in the cart; all or nothing."""
     validate_csrf_or_400()
@@ -84,6 +87,7 @@ def add_to_cart() -> Any:
 
 
 @bp.get("/cart")
+@needs(Action.CIRCLE_OPTIONS_BUY)
 def cart() -> Any:
     """R11 review ("next"): each line with its effective date (R12) before confirming."""
     principal = current_user._get_current_object()
@@ -98,6 +102,7 @@ def cart() -> Any:
 
 
 @bp.post("/cart/remove")
+@needs(Action.CIRCLE_OPTIONS_BUY)
 def remove_cart_lines() -> Any:
     """R11: lines ticked "delete" leave the cart when saved."""
     validate_csrf_or_400()
@@ -115,6 +120,7 @@ def remove_cart_lines() -> Any:
 
 
 @bp.post("/cart/confirm")
+@needs(Action.CIRCLE_OPTIONS_BUY)
 def confirm_cart() -> Any:
     """R11 confirmation: one transaction; a double submit or a stale cart changes nothing."""
     validate_csrf_or_400()
@@ -141,6 +147,7 @@ def confirm_cart() -> Any:
 
 
 @bp.post("/cart/refresh")
+@needs(Action.CIRCLE_OPTIONS_BUY)
 def refresh_cart() -> Any:
     """After a stale-cart refusal: re-check the lines against the current options."""
     validate_csrf_or_400()

@@ -1,4 +1,5 @@
-"""The circle portal: what a customer's circle login sees (and reseller staff, later)."""
+"""The circle portal: what a customer's circle login sees of its own login (R14, R15,
+R17); the circle's settings are in ``circle_admin``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from pbx_platform.auth import current_session_id
 from pbx_platform.db import db
+from pbx_platform.permissions import Action, require
 from tenants.forms import ChangePasswordForm, EmptyForm, LoginIdForm
 from tenants.models import PasswordPolicy, Unique
 from tenants.services import logins
@@ -28,6 +30,7 @@ def _portal_host_only() -> None:
 @bp.get("/")
 @circle_required
 def home() -> Any:
+    require(Action.CIRCLE_VIEW)
     uniques = db.session.scalars(select(Unique).order_by(Unique.extension).limit(20)).all()
     return render_template("tenants/circle_home.html", circle=current_user, uniques=uniques)
 
@@ -36,6 +39,7 @@ def home() -> Any:
 @circle_required
 def change_password() -> Any:
     """R15 change; R17 lands here at login (warn: with a 'later' link; force: no way out)."""
+    require(Action.CIRCLE_LOGIN_CHANGE)
     circle = current_user._get_current_object()
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -68,6 +72,7 @@ def change_password() -> Any:
 @circle_required
 def skip_password_change() -> Any:
     """R17 warn: the user may skip the change for now."""
+    require(Action.CIRCLE_LOGIN_CHANGE)
     form = EmptyForm()
     if form.validate_on_submit() and current_user.password_policy == PasswordPolicy.WARN:
         flash(_l("Please change your password soon."), "warning")
@@ -78,6 +83,7 @@ def skip_password_change() -> Any:
 @circle_required
 def change_login_id() -> Any:
     """R14."""
+    require(Action.CIRCLE_LOGIN_CHANGE)
     form = LoginIdForm()
     if request.method == "GET":
         form.login_id.data = current_user.login_id

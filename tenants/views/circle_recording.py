@@ -10,11 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from pbx_platform.db import db
-from tenants.models import Staff, StaffKind
+from pbx_platform.permissions import Action, allowed
 from tenants.options import licences, recording, services
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind, Recording
-from tenants.views.circle_admin import acting_for_circle, bp, menu_item
+from tenants.views.circle_admin import bp, menu_item, needs
 from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 
 ENDED = _l("Full call recording has ended for this circle: recordings can no longer be downloaded.")
@@ -42,14 +42,9 @@ def _recording_page(status: int = 200, errors: list[str] | None = None) -> Any:
         downloads=recording.downloads_allowed(g.circle, today),
         today=today,
         default_from=today - timedelta(days=6),
-        can_set_limit=acting_for_circle() and _may_set_limit(),
+        can_set_limit=allowed(current_user._get_current_object(), Action.RECORDING_LIMIT_SET),
         errors=errors or [],
     ), status
-
-
-def _may_set_limit() -> bool:
-    user = current_user._get_current_object()
-    return isinstance(user, Staff) and user.kind == StaffKind.RESELLER
 
 
 @bp.get("/recording")
@@ -72,11 +67,10 @@ def save_recording_settings() -> Any:
 
 
 @bp.post("/recording/limit")
+@needs(Action.RECORDING_LIMIT_SET)
 def set_recording_limit() -> Any:
-    """Only the reseller's staff raise the 100 GB limit (R6)."""
+    """Only the reseller raises the 100 GB limit (R6; its admins, R22)."""
     validate_csrf_or_400()
-    if not (acting_for_circle() and _may_set_limit()):
-        abort(403)
     value, error = parse_quantity(request.form.get("limit_gb", ""), maximum=recording.MAX_LIMIT_GB)
     if error or value is None:
         return _recording_page(422, [error or ""])

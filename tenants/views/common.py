@@ -1,4 +1,4 @@
-"""Small helpers shared by the tenant views: object lookup and permission checks."""
+"""Small helpers shared by the tenant views: object lookup, the host and the login."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g
 from flask_login import current_user
 
 from pbx_platform.db import db
-from tenants.models import Circle, Staff, StaffKind, StaffRole
+from tenants.models import Circle, Staff
 
 T = TypeVar("T")
 
@@ -36,32 +36,18 @@ def portal_only(is_console: bool) -> None:
         abort(404)
 
 
-def staff_required(*kinds: StaffKind) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = current_user._get_current_object()
-            if not isinstance(user, Staff):
-                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-            if kinds and user.kind not in kinds:
-                abort(404)
-            return view(*args, **kwargs)
+def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A staff login of this host: the loader binds platform staff to the console and
+    everyone else to their reseller's portal. What the login may do there is R22's
+    (``pbx_platform.permissions``), asked by each view."""
 
-        return wrapper
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not isinstance(current_user._get_current_object(), Staff):
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        return view(*args, **kwargs)
 
-    return decorator
-
-
-def can_write(user: Any) -> bool:
-    """Support staff are read-only; everyone else may change what their scope shows."""
-    if isinstance(user, Staff):
-        return user.kind != StaffKind.RESELLER or user.role != StaffRole.SUPPORT
-    return isinstance(user, Circle)
-
-
-def require_write() -> None:
-    if request.method == "POST" and not can_write(current_user):
-        abort(403)
+    return wrapper
 
 
 def circle_required(view: Callable[..., Any]) -> Callable[..., Any]:

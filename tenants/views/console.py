@@ -18,8 +18,8 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import platform_bypass
-from tenants.models import StaffKind
 from tenants.services import directory, oem
 from tenants.services import resellers as reseller_service
 from tenants.views import sessions as session_pages
@@ -27,7 +27,8 @@ from tenants.views.common import portal_only, staff_required
 from tenants.views.forms_util import validate_csrf_or_400
 
 bp = Blueprint("console", __name__)
-platform_staff = staff_required(StaffKind.PLATFORM)
+# On the console host the staff loader knows only the platform's own staff.
+platform_staff = staff_required
 
 
 @bp.get("/")
@@ -36,8 +37,8 @@ def index() -> Any:
     if g.portal.is_console:
         return redirect(url_for("console.resellers"))
     if current_user.is_authenticated:
-        kind = getattr(current_user, "kind", None)
-        return redirect(url_for("staff_portal.dashboard" if kind else "circle_portal.home"))
+        circle = current_user.principal_kind == "circle"
+        return redirect(url_for("circle_portal.home" if circle else "staff_portal.dashboard"))
     return redirect(url_for("auth.circle_login"))
 
 
@@ -45,6 +46,7 @@ def index() -> Any:
 @platform_staff
 def resellers() -> Any:
     portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
     return render_template("tenants/console_resellers.html", rows=reseller_service.all_resellers())
 
 
@@ -52,6 +54,7 @@ def resellers() -> Any:
 @platform_staff
 def reseller_detail(reseller_id: int) -> Any:
     portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
     reseller = reseller_service.reseller_for_platform(reseller_id)
     if reseller is None:
         abort(404)
@@ -63,6 +66,7 @@ def reseller_detail(reseller_id: int) -> Any:
 @platform_staff
 def audit() -> Any:
     portal_only(is_console=True)
+    require(Action.AUDIT_VIEW)
     page = request.args.get("page", 1, type=int) or 1
     with platform_bypass("console.audit"):
         audit_page = directory.audit_page(page)
@@ -74,6 +78,7 @@ def audit() -> Any:
 def accounts() -> Any:
     """Every customer account, with its seller and its OEM server option (R1)."""
     portal_only(is_console=True)
+    require(Action.ACCOUNT_VIEW)
     return render_template("tenants/console_accounts.html", rows=oem.accounts_for_console())
 
 
@@ -85,6 +90,7 @@ def oem_server(account_id: int) -> Any:
     account = oem.account_for_console(account_id)
     if account is None:
         abort(404)
+    require(Action.OEM_GRANT)
     errors: list[str] = []
     granted = None
     if request.method == "POST":
@@ -116,6 +122,7 @@ def end_oem_server(account_id: int) -> Any:
     account = oem.account_for_console(account_id)
     if account is None:
         abort(404)
+    require(Action.OEM_GRANT)
     validate_csrf_or_400()
     try:
         option = oem.end(account)

@@ -7,16 +7,17 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
+from pbx_platform.permissions import Action, require
 from tenants.forms import PasswordPolicyForm
-from tenants.models import Account, Circle, PasswordPolicy, StaffKind
+from tenants.models import Account, Circle, PasswordPolicy
 from tenants.services import directory, logins
 from tenants.views import sessions as session_pages
-from tenants.views.common import can_write, get_or_404, portal_only, require_write, staff_required
+from tenants.views.common import get_or_404, portal_only, staff_required
 
 bp = Blueprint("staff_portal", __name__, url_prefix="/staff")
-portal_staff = staff_required(StaffKind.RESELLER, StaffKind.ACCOUNT_MANAGER)
+# On a portal the staff loader knows only the reseller's staff and account managers.
+portal_staff = staff_required
 
 
 @bp.before_request
@@ -24,14 +25,10 @@ def _portal_host_only() -> None:
     portal_only(is_console=False)
 
 
-@bp.app_context_processor
-def _permissions() -> dict[str, Any]:
-    return {"can_write": can_write(current_user)}
-
-
 @bp.get("/")
 @portal_staff
 def dashboard() -> Any:
+    require(Action.ACCOUNT_VIEW)
     return render_template("tenants/staff_dashboard.html", accounts=directory.accounts())
 
 
@@ -39,6 +36,7 @@ def dashboard() -> Any:
 @portal_staff
 def account_detail(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
+    require(Action.ACCOUNT_VIEW)
     return render_template("tenants/account_detail.html", account=account)
 
 
@@ -46,6 +44,7 @@ def account_detail(account_id: int) -> Any:
 @portal_staff
 def circle_detail(circle_id: int) -> Any:
     circle = get_or_404(Circle, circle_id)
+    require(Action.CIRCLE_VIEW)
     uniques, ring_groups = directory.circle_overview(circle)
     form = PasswordPolicyForm(policy=circle.password_policy.value)
     return render_template(
@@ -60,9 +59,9 @@ def circle_detail(circle_id: int) -> Any:
 @bp.post("/circles/<int:circle_id>/password-policy")
 @portal_staff
 def set_password_policy(circle_id: int) -> Any:
-    """R17, set by the account's manager or the reseller's staff (support: read-only)."""
+    """R17, set by the account's manager or the reseller's admins (R22)."""
     circle = get_or_404(Circle, circle_id)
-    require_write()
+    require(Action.PASSWORD_POLICY_SET)
     form = PasswordPolicyForm()
     if not form.validate_on_submit():
         uniques, ring_groups = directory.circle_overview(circle)
@@ -82,6 +81,7 @@ def set_password_policy(circle_id: int) -> Any:
 @bp.get("/audit")
 @portal_staff
 def audit() -> Any:
+    require(Action.AUDIT_VIEW)
     page = request.args.get("page", 1, type=int) or 1
     return render_template("tenants/audit.html", audit=directory.audit_page(page))
 
