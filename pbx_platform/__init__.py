@@ -12,7 +12,17 @@ import invoices
 import tenants
 import themes
 from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
-from pbx_platform import auth, cli, extensions, health, i18n, jobs, security, web
+from pbx_platform import (
+    auth,
+    cli,
+    extensions,
+    health,
+    i18n,
+    jobs,
+    redirects,
+    security,
+    web,
+)
 from pbx_platform.config import load_config
 from pbx_platform.templating import PbxFlask
 
@@ -29,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     extensions.limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    redirects.init_app(app)
 
     # Order matters: the portal (and so the tenant scope) comes from the host
     # before anything reads the logged-in principal.

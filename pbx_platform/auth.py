@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from pbx_platform.extensions import login_manager
+from pbx_platform.redirects import HOME, current_target, safe_target
 
 
 class Principal(Protocol):
@@ -90,8 +91,9 @@ def _unauthorized() -> Any:
         endpoint = resolver()
         if endpoint:
             flash(_l("Please log in to continue."), "info")
-            return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
-    return redirect("/")
+            # The login page checks ``next`` again; an unsafe one is not even offered.
+            return redirect(url_for(endpoint, next=safe_target(current_target(), "") or None))
+    return redirect(HOME)
 
 
 def enforce_session_lifetime() -> Any:
@@ -107,7 +109,7 @@ def enforce_session_lifetime() -> Any:
         end_session()
         g.pop("_login_user", None)
         flash(_l("Your session has expired. Please log in again."), "info")
-        return redirect(request.full_path.rstrip("?") if request.method == "GET" else "/")
+        return redirect(safe_target(current_target()) if request.method == "GET" else HOME)
     session["seen_at"] = now
     return None
 
