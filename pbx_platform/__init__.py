@@ -20,6 +20,7 @@ from pbx_platform import (
     i18n,
     jobs,
     redirects,
+    routing,
     security,
     web,
 )
@@ -29,6 +30,7 @@ from pbx_platform.templating import PbxFlask
 
 def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     app = PbxFlask(__name__, instance_relative_config=True)
+    routing.init_app(app)  # before any route is added
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
