@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
@@ -114,7 +114,26 @@ def enforce_session_lifetime() -> Any:
     return None
 
 
+NO_STORE = "private, no-store"
+
+
+def no_store_for_logins(response: Response) -> Response:
+    """What a login sees (pages, recordings, archives, redirects) stays out of every
+    cache, the browser's included: on a shared computer the back button or the disk
+    cache would show it to the next person. A response that chose its own caching
+    (the brand's CSS and logo, public by design) keeps it."""
+    if "Cache-Control" in response.headers:
+        return response
+    # ``_login_user`` is where Flask-Login keeps the principal; ``enforce_session_lifetime``
+    # has loaded it on every request that got that far (no second lookup here).
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # the session version does this job, per login
     app.before_request(enforce_session_lifetime)
+    app.after_request(no_store_for_logins)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,7 +17,9 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, Staff
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD
+from tests.isolation_routes import build_targets
 
+TOKYO = ZoneInfo("Asia/Tokyo")
 EXPIRED = "Your session has expired. Please log in again."
 NEW_PASSWORD = "Fresh#Start2027"
 
@@ -331,3 +334,51 @@ def test_staff_logout_bumps_the_staff_session_version(world, browser, app):
     before = version()
     client.post("/staff/logout", token_from="/staff/")
     assert version() == before + 1
+
+
+# --- nothing a login sees is kept in a cache -----------------------------------------------
+
+NO_STORE = "private, no-store"
+
+
+def test_pages_a_circle_sees_are_not_stored(world, browser, app):
+    with app.app_context():
+        targets = build_targets(world)
+    client = circle_login(browser, world.a)
+    day = datetime.now(TOKYO).date().isoformat()
+    for url in (
+        "/portal/",
+        "/portal/uniques",
+        f"/portal/recording/{targets.a.recording_id}.wav",
+        f"/portal/recording/archive?from={day}&to={day}",
+        f"/portal/ivrs/{targets.a.ivr_id}/prompt.wav",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == NO_STORE, url
+    # A refusal and a redirect are a login's answers too.
+    assert client.get("/portal/uniques/987654321").headers["Cache-Control"] == NO_STORE
+    assert client.get("/").headers["Cache-Control"] == NO_STORE
+
+
+def test_pages_staff_and_the_operator_see_are_not_stored(world, browser):
+    client = staff_login(browser, world.a)
+    for url in ("/staff/", f"/staff/circles/{world.a.circle_id}", "/staff/audit"):
+        assert client.get(url).headers["Cache-Control"] == NO_STORE, url
+    console = english(browser("localhost"))
+    login = console.login_console(world.operator_email, PASSWORD)
+    assert login.headers["Cache-Control"] == NO_STORE
+    assert console.get("/console/").headers["Cache-Control"] == NO_STORE
+
+
+def test_the_brand_stylesheet_stays_cacheable_for_a_login(world, browser):
+    client = circle_login(browser, world.a)
+    response = client.get("/theme.css")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_pages_of_nobody_logged_in_keep_their_own_caching(world, browser):
+    client = browser(world.a.host)
+    assert "Cache-Control" not in client.get("/login").headers
+    assert client.get("/theme.css").headers["Cache-Control"] == "public, max-age=300"
