@@ -12,13 +12,26 @@ import invoices
 import tenants
 import themes
 from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
-from pbx_platform import auth, cli, extensions, health, i18n, jobs, permissions, security, web
+from pbx_platform import (
+    auth,
+    cli,
+    extensions,
+    health,
+    i18n,
+    jobs,
+    permissions,
+    redirects,
+    routing,
+    security,
+    web,
+)
 from pbx_platform.config import load_config
 from pbx_platform.templating import PbxFlask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     app = PbxFlask(__name__, instance_relative_config=True)
+    routing.init_app(app)  # before any route is added
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
@@ -30,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     i18n.init_app(app)
     security.init_app(app)
     permissions.init_app(app)
+    redirects.init_app(app)
 
     # Order matters: the portal (and so the tenant scope) comes from the host
     # before anything reads the logged-in principal.

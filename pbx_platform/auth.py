@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, Response, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from pbx_platform import sessions
 from pbx_platform.extensions import login_manager
 from pbx_platform.models import LoginSession
+from pbx_platform.redirects import HOME, current_target, safe_target
 from pbx_platform.tenancy import Scope, current_scope
 
 
@@ -147,8 +148,9 @@ def _unauthorized() -> Any:
         endpoint = resolver()
         if endpoint:
             flash(_l("Please log in to continue."), "info")
-            return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
-    return redirect("/")
+            # The login page checks ``next`` again; an unsafe one is not even offered.
+            return redirect(url_for(endpoint, next=safe_target(current_target(), "") or None))
+    return redirect(HOME)
 
 
 def enforce_session_lifetime() -> Any:
@@ -162,12 +164,31 @@ def enforce_session_lifetime() -> Any:
         end_session()
         g.pop("_login_user", None)
         flash(_l("Your session has expired. Please log in again."), "info")
-        return redirect(request.full_path.rstrip("?") if request.method == "GET" else "/")
+        return redirect(safe_target(current_target()) if request.method == "GET" else HOME)
     sessions.touch(record, now)
     return None
+
+
+NO_STORE = "private, no-store"
+
+
+def no_store_for_logins(response: Response) -> Response:
+    """What a login sees (pages, recordings, archives, redirects) stays out of every
+    cache, the browser's included: on a shared computer the back button or the disk
+    cache would show it to the next person. A response that chose its own caching
+    (the brand's CSS and logo, public by design) keeps it."""
+    if "Cache-Control" in response.headers:
+        return response
+    # ``_login_user`` is where Flask-Login keeps the principal; ``enforce_session_lifetime``
+    # has loaded it on every request that got that far (no second lookup here).
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        response.headers["Cache-Control"] = NO_STORE
+    return response
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # the session record does this job
     app.before_request(enforce_session_lifetime)
+    app.after_request(no_store_for_logins)

@@ -1,6 +1,8 @@
-"""Security headers and proxy handling."""
+"""Security headers, proxy handling and the comparison of secret tokens."""
 
 from __future__ import annotations
+
+import hmac
 
 from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -9,6 +11,20 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
 )
+
+
+def tokens_match(expected: str, given: object) -> bool:
+    """Constant-time comparison of a token the app issued with one a request sent.
+
+    ``hmac.compare_digest`` refuses ``str`` with non-ASCII characters (TypeError), and a
+    request may send anything (``２``, an emoji, a lone surrogate): both sides are
+    compared as UTF-8 bytes, and what is not text is no match.
+    """
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )
 
 
 def _headers(response: Response) -> Response:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from pbx_platform.audit import take_bypass_records, write_bypass_records
 from pbx_platform.db import db
 from pbx_platform.i18n import LOCALES
+from pbx_platform.redirects import safe_target
 from pbx_platform.tenancy import reset_request_scope
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -29,8 +30,7 @@ def switch_locale() -> Any:
     locale = request.form.get("locale", "")
     if locale in LOCALES:
         session["locale"] = locale
-    target = request.form.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(safe_target(request.form.get("next")))
 
 
 def _commit(response: Response) -> Response:

@@ -16,6 +16,7 @@ from tenants.models import Circle, RingGroup, RingGroupMember, Unique
 from tenants.services import circles
 from tenants.services import provisioning as p
 from tests.circle_pages import login, text, tree_client
+from tests.factories import PASSWORD
 
 TOKEN = re.compile(r'name="token" value="([0-9a-f]+)"')
 
@@ -517,3 +518,47 @@ def test_the_menu_links_the_new_pages_in_each_tree(world, tree):
     body = client.get(f"{prefix}/settings").get_data(as_text=True)
     for path in ("uniques", "pickup-groups", "settings"):
         assert f'href="{prefix}/{path}"' in body
+
+
+# --- confirmation tokens that are not the app's --------------------------------------
+
+STALE = (
+    "The circle's extensions or ring groups changed after this page was opened. "
+    "Nothing was changed: please review the changes again."
+)
+NOT_OUR_TOKENS = ["２", "トークン", "😀", "\x00", "é" * 64]
+
+
+@pytest.mark.parametrize("token", NOT_OUR_TOKENS)
+def test_a_non_ascii_length_token_is_refused_with_a_message(world, tree, app, token):
+    client, prefix = tree
+    before = state(app, world)
+    response = client.post(
+        f"{prefix}/settings/extension-length", {"length": "4", "token": token, "renumber": "1"}
+    )
+    assert response.status_code == 409
+    assert STALE in text(response)
+    assert state(app, world) == before
+
+
+@pytest.mark.parametrize("token", NOT_OUR_TOKENS)
+def test_a_non_ascii_renumber_token_is_refused_with_a_message(world, tree, app, token):
+    client, prefix = tree
+    change_only(client, prefix, 4)
+    before = state(app, world)
+    response = client.post(f"{prefix}/settings/renumber", {"token": token})
+    assert response.status_code == 409
+    assert STALE in text(response)
+    assert state(app, world) == before
+
+
+def test_a_non_ascii_token_is_refused_in_japanese(world, browser, app):
+    client = browser(world.a.host)
+    assert client.post("/locale", {"locale": "ja", "next": "/"}).status_code == 302
+    assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
+    response = client.post("/portal/settings/extension-length", {"length": "4", "token": "２"})
+    assert response.status_code == 409
+    assert (
+        "このページを開いた後に、サークルの内線番号または同時呼出が変更されました。"
+        "変更は行われていませんので、内容をもう一度ご確認ください。"
+    ) in text(response)

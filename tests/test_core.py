@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pbx_platform.config import ConfigError, load_config
+from pbx_platform.security import tokens_match
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +83,9 @@ def test_security_headers(world, browser):
 
 def test_unknown_host_is_404(world, browser):
     assert browser("nobody.localhost").get("/login").status_code == 404
+
+
+@pytest.mark.parametrize("given", ["２", "\ud800", "😀" * 32, None, 7, b"abc", "", "ab"])
+def test_a_token_comparison_takes_anything_a_request_sends(given):
+    assert tokens_match("abc", given) is False
+    assert tokens_match("abc", "abc") is True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -22,7 +23,9 @@ from tenants.labels import browser_summary
 from tenants.models import Staff
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD, open_session_ids
+from tests.isolation_routes import build_targets
 
+TOKYO = ZoneInfo("Asia/Tokyo")
 EXPIRED = "Your session has expired. Please log in again."
 NEW_PASSWORD = "Fresh#Start2027"
 
@@ -646,3 +649,51 @@ def test_logging_in_again_in_the_same_browser_ends_its_earlier_session(world, br
     assert second != first
     assert client.get("/portal/").status_code == 200
     assert is_logged_out(replay(browser, world.a.host, old).get("/portal/"))
+
+
+# --- nothing a login sees is kept in a cache -----------------------------------------------
+
+NO_STORE = "private, no-store"
+
+
+def test_pages_a_circle_sees_are_not_stored(world, browser, app):
+    with app.app_context():
+        targets = build_targets(world)
+    client = circle_login(browser, world.a)
+    day = datetime.now(TOKYO).date().isoformat()
+    for url in (
+        "/portal/",
+        "/portal/uniques",
+        f"/portal/recording/{targets.a.recording_id}.wav",
+        f"/portal/recording/archive?from={day}&to={day}",
+        f"/portal/ivrs/{targets.a.ivr_id}/prompt.wav",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == NO_STORE, url
+    # A refusal and a redirect are a login's answers too.
+    assert client.get("/portal/uniques/987654321").headers["Cache-Control"] == NO_STORE
+    assert client.get("/").headers["Cache-Control"] == NO_STORE
+
+
+def test_pages_staff_and_the_operator_see_are_not_stored(world, browser):
+    client = staff_login(browser, world.a)
+    for url in ("/staff/", f"/staff/circles/{world.a.circle_id}", "/staff/audit"):
+        assert client.get(url).headers["Cache-Control"] == NO_STORE, url
+    console = english(browser("localhost"))
+    login = console.login_console(world.operator_email, PASSWORD)
+    assert login.headers["Cache-Control"] == NO_STORE
+    assert console.get("/console/").headers["Cache-Control"] == NO_STORE
+
+
+def test_the_brand_stylesheet_stays_cacheable_for_a_login(world, browser):
+    client = circle_login(browser, world.a)
+    response = client.get("/theme.css")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_pages_of_nobody_logged_in_keep_their_own_caching(world, browser):
+    client = browser(world.a.host)
+    assert "Cache-Control" not in client.get("/login").headers
+    assert client.get("/theme.css").headers["Cache-Control"] == "public, max-age=300"

@@ -21,7 +21,6 @@ page reach a sibling circle's rows. Services flush; the request commits.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -35,6 +34,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.security import tokens_match
 from tenants.models import Circle, PickupGroup, RingGroup, RingGroupMember, Unique
 from tenants.services.provisioning import EXTENSION_RANGES
 
@@ -635,7 +635,7 @@ def change_extension_length(
     """
     _lock(circle)
     plan = plan_length_change(circle, new_length)
-    if not hmac.compare_digest(plan.token, token or ""):
+    if not tokens_match(plan.token, token):
         raise StaleConfirmation(str(_STALE))
     if renumber and plan.renumber_problem:
         raise CircleSettingsError(plan.renumber_problem)
@@ -705,7 +705,7 @@ def apply_renumber(circle: Circle, token: str) -> int:
     plan = plan_renumber(circle)
     if not plan.rows and not plan.problem:
         raise CircleSettingsError(str(_l("Every unique already has an extension.")))
-    if not hmac.compare_digest(plan.token, token or ""):
+    if not tokens_match(plan.token, token):
         raise StaleConfirmation(str(_STALE))
     if plan.problem:
         raise CircleSettingsError(plan.problem)

@@ -12,10 +12,11 @@ from flask_login import current_user
 from pbx_platform.auth import end_session, start_session
 from pbx_platform.extensions import limiter
 from pbx_platform.passwords import login_key
+from pbx_platform.redirects import safe_target
 from tenants.forms import CircleLoginForm, EmptyForm, StaffLoginForm
 from tenants.models import PasswordPolicy
 from tenants.services import logins
-from tenants.views.common import portal_only, safe_next
+from tenants.views.common import portal_only
 
 bp = Blueprint("auth", __name__, template_folder="../templates")
 
@@ -77,14 +78,14 @@ def circle_login() -> Any:
     portal_only(is_console=False)
     form = CircleLoginForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        form.next.data = safe_target(request.args.get("next"), "")
     if form.validate_on_submit():
         circle = logins.authenticate_circle(form.login_id.data or "", form.password.data or "")
         if circle is not None:
             start_session(circle)
             if circle.password_policy in (PasswordPolicy.WARN, PasswordPolicy.FORCE):
                 return redirect(url_for("circle_portal.change_password"))
-            return redirect(safe_next(form.next.data, url_for("circle_portal.home")))
+            return redirect(safe_target(form.next.data, url_for("circle_portal.home")))
         form.password.errors = [*form.password.errors, str(INVALID)]
     return render_template("tenants/login_circle.html", form=form)
 
@@ -110,14 +111,14 @@ def console_login() -> Any:
 def _staff_login(*, console: bool, template: str, home: str) -> Any:
     form = StaffLoginForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        form.next.data = safe_target(request.args.get("next"), "")
     if form.validate_on_submit():
         staff = logins.authenticate_staff(
             form.email.data or "", form.password.data or "", console=console
         )
         if staff is not None:
             start_session(staff)
-            return redirect(safe_next(form.next.data, url_for(home)))
+            return redirect(safe_target(form.next.data, url_for(home)))
         form.password.errors = [*form.password.errors, str(INVALID)]
     return render_template(template, form=form)
 

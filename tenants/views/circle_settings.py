@@ -15,6 +15,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
+from pbx_platform.routing import parse_id
 from tenants.forms_circle import PickupGroupForm, UniqueForm
 from tenants.models import PickupGroup
 from tenants.services import circles
@@ -29,9 +30,9 @@ circle_admin.menu_item("settings", _l("Circle settings"))
 
 
 def _id_arg(raw: str | None) -> int | None:
-    """An id or page number from the query string (full-width digits accepted)."""
-    text = circles.normalize_digits(raw)
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+    """An id or page number from the query string (full-width digits accepted), within
+    the range of ids (``None`` outside it: a page that cannot exist)."""
+    return parse_id(circles.normalize_digits(raw))
 
 
 def _show(form: FlaskForm, outcome: Outcome) -> None:

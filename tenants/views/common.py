@@ -23,12 +23,6 @@ def get_or_404(model: type[T], id_: int) -> T:
     return obj
 
 
-def safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
 def portal_only(is_console: bool) -> None:
     """Console pages exist only on the console host, portal pages only on portals."""
     portal = g.get("portal")
