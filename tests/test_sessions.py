@@ -16,6 +16,7 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, Staff
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD
+from tests.form_versions import with_version
 
 EXPIRED = "Your session has expired. Please log in again."
 NEW_PASSWORD = "Fresh#Start2027"
@@ -154,7 +155,8 @@ def test_a_copied_cookie_is_dead_after_staff_change_the_policy(world, browser, a
     old = cookie_of(customer, world.a.host)
     staff = staff_login(browser, world.a, role)
     path = f"/staff/circles/{world.a.circle_id}/password-policy"
-    saved = staff.post(path, {"policy": "warn"}, token_from=f"/staff/circles/{world.a.circle_id}")
+    detail = f"/staff/circles/{world.a.circle_id}"
+    saved = staff.post(path, with_version(staff, detail, {"policy": "warn"}), token_from=detail)
     assert saved.status_code == 302
     assert is_logged_out(customer.get("/portal/"))
     assert is_logged_out(replay(browser, world.a.host, old).get("/portal/"))
@@ -164,7 +166,8 @@ def test_saving_the_same_policy_again_ends_no_session(world, browser, app):
     customer = circle_login(browser, world.a)
     staff = staff_login(browser, world.a)
     path = f"/staff/circles/{world.a.circle_id}/password-policy"
-    saved = staff.post(path, {"policy": "none"}, token_from=f"/staff/circles/{world.a.circle_id}")
+    detail = f"/staff/circles/{world.a.circle_id}"
+    saved = staff.post(path, with_version(staff, detail, {"policy": "none"}), token_from=detail)
     assert saved.status_code == 302
     assert customer.get("/portal/").status_code == 200
 

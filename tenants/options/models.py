@@ -10,14 +10,23 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pbx_platform.db import AccountOwned, CircleOwned, Model, Timestamped, str_enum
+from pbx_platform.db import (
+    AccountOwned,
+    CircleOwned,
+    EditVersioned,
+    Model,
+    Timestamped,
+    str_enum,
+)
 from tenants.models import CirclePhoneNumber, Unique
 
 
@@ -86,7 +95,8 @@ class Cart(AccountOwned, Timestamped, Model):
     """R11: pending purchases and cancellations, confirmed in one transaction.
 
     One open cart per owner (a login) and target (a circle, or the account when
-    ``circle_id`` is empty). ``base_version`` is the target's ``options_version`` when
+    ``circle_id`` is empty), held by two partial unique indexes: parallel requests
+    cannot open a second one. ``base_version`` is the target's ``options_version`` when
     the cart was opened: a different version at confirmation means someone else
     changed the options meanwhile (a stale cart).
     """
@@ -108,6 +118,25 @@ class Cart(AccountOwned, Timestamped, Model):
         back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"
     )
 
+    __table_args__ = (
+        Index(
+            "uq_cart_open_circle_cart",
+            "owner",
+            "circle_id",
+            unique=True,
+            postgresql_where=text("status = 'open' AND circle_id IS NOT NULL"),
+            sqlite_where=text("status = 'open' AND circle_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_cart_open_account_cart",
+            "owner",
+            "account_id",
+            unique=True,
+            postgresql_where=text("status = 'open' AND circle_id IS NULL"),
+            sqlite_where=text("status = 'open' AND circle_id IS NULL"),
+        ),
+    )
+
 
 class CartLine(AccountOwned, Model):
     __tablename__ = "cart_line"
@@ -120,10 +149,14 @@ class CartLine(AccountOwned, Model):
 
     cart: Mapped[Cart] = relationship(back_populates="lines")
 
-    __table_args__ = (CheckConstraint("quantity >= 1", name="line_quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="line_quantity_positive"),
+        # One line per option in a cart: a second addition adds to its quantity.
+        UniqueConstraint("cart_id", "kind"),
+    )
 
 
-class ConferenceRoom(CircleOwned, Timestamped, Model):
+class ConferenceRoom(EditVersioned, CircleOwned, Timestamped, Model):
     """R3 settings. The room is a unique of kind conference_room (its extension)."""
 
     __tablename__ = "conference_room"
@@ -166,7 +199,7 @@ class ConferenceMember(CircleOwned, Model):
     __table_args__ = (UniqueConstraint("room_id", "unique_id"),)
 
 
-class OutboundSelector(CircleOwned, Timestamped, Model):
+class OutboundSelector(EditVersioned, CircleOwned, Timestamped, Model):
     """R4: a selector unique (never a terminal) and the caller number it presents."""
 
     __tablename__ = "outbound_selector"
@@ -184,7 +217,7 @@ class OutboundSelector(CircleOwned, Timestamped, Model):
     phone_number: Mapped[CirclePhoneNumber] = relationship()
 
 
-class Ivr(CircleOwned, Timestamped, Model):
+class Ivr(EditVersioned, CircleOwned, Timestamped, Model):
     """R5 settings of one IVR unique.
 
     ``business_hours``: {"mon": ["09:00", "18:00"] | null (closed), ...}, Japan time;
