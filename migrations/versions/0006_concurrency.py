@@ -28,10 +28,9 @@ VERSIONED = (
     ("circle", "recording_edit_version"),
     ("circle", "licences_edit_version"),
     ("pickup_group", "edit_version"),
+    # A unique's settings (its own page, and those of the IVR, conference room or
+    # outbound selector it is) lock on the unique.
     ("unique_entry", "edit_version"),
-    ("conference_room", "edit_version"),
-    ("outbound_selector", "edit_version"),
-    ("ivr", "edit_version"),
 )
 
 

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pbx_platform.db import (
     AccountOwned,
     CircleOwned,
-    EditVersioned,
     Model,
     Timestamped,
     str_enum,
@@ -156,7 +155,7 @@ class CartLine(AccountOwned, Model):
     )
 
 
-class ConferenceRoom(EditVersioned, CircleOwned, Timestamped, Model):
+class ConferenceRoom(CircleOwned, Timestamped, Model):
     """R3 settings. The room is a unique of kind conference_room (its extension)."""
 
     __tablename__ = "conference_room"
@@ -199,7 +198,7 @@ class ConferenceMember(CircleOwned, Model):
     __table_args__ = (UniqueConstraint("room_id", "unique_id"),)
 
 
-class OutboundSelector(EditVersioned, CircleOwned, Timestamped, Model):
+class OutboundSelector(CircleOwned, Timestamped, Model):
     """R4: a selector unique (never a terminal) and the caller number it presents."""
 
     __tablename__ = "outbound_selector"
@@ -217,7 +216,7 @@ class OutboundSelector(EditVersioned, CircleOwned, Timestamped, Model):
     phone_number: Mapped[CirclePhoneNumber] = relationship()
 
 
-class Ivr(EditVersioned, CircleOwned, Timestamped, Model):
+class Ivr(CircleOwned, Timestamped, Model):
     """R5 settings of one IVR unique.
 
     ``business_hours``: {"mon": ["09:00", "18:00"] | null (closed), ...}, Japan time;
