@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 import pytest
@@ -26,8 +27,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import use_scope
-from tenants.models import Circle
+from tenants.models import Circle, Unique, UniqueKind
 from tenants.options.models import Cart, CartLine, CartStatus, CircleOption, OptionKind
+from tenants.services import provisioning
 from tests.conftest import CSRF_TOKEN, PortalClient
 from tests.factories import PASSWORD, World, build_world
 from themes.models import Theme
@@ -283,3 +285,56 @@ def test_parallel_theme_saves_from_one_opened_form_keep_exactly_one(
     assert all(f'value="saved by {winner}"' in page for page in stale)  # the current values
     updates = read(app, world, select(func.count()).where(AuditLog.action == "theme.update"))
     assert updates == [(1,)]
+
+
+def test_parallel_saves_of_the_recording_ticks_from_one_opened_page_keep_exactly_one(
+    app: Flask, committed: World
+) -> None:
+    """A page that edits a set of rows (a refusal tick per phone) locks on its owner,
+    the circle: of parallel saves, one set of ticks is kept whole, never a mix."""
+    world = committed
+    with app.app_context(), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        assert circle is not None
+        provisioning.add_circle_option(
+            circle, OptionKind.CALL_RECORDING, quantity=1, starts_on=date(2026, 1, 1)
+        )
+        phones = list(
+            db.session.scalars(
+                select(Unique.id).where(
+                    Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE
+                )
+            )
+        )
+        db.session.commit()
+    clients = [circle_login(app, world) for _ in range(PARALLEL // 2)]
+    forms = []
+    for number, client in enumerate(clients):
+        page = client.get("/portal/recording").get_data(as_text=True)
+        version = re.search(r'name="edit_version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+        token = CSRF_TOKEN.search(page).group(1)  # type: ignore[union-attr]
+        ticked = [str(phones[number % len(phones)])]
+        forms.append({"refuse": ticked, "edit_version": version, "csrf_token": token})
+
+    def save(client: PortalClient, form: dict[str, Any]) -> Callable[[], str]:
+        return lambda: client.post("/portal/recording", form, follow_redirects=True).get_data(
+            as_text=True
+        )
+
+    pages = in_parallel([save(c, f) for c, f in zip(clients, forms, strict=True)])
+
+    saved = [page for page in pages if "The recording settings have been saved." in page]
+    assert len(saved) == 1
+    assert sum("Someone else changed this page" in page for page in pages) == len(clients) - 1
+    refused = read(
+        app,
+        world,
+        select(Unique.id).where(
+            Unique.circle_id == world.a.circle_id, Unique.recording_refused.is_(True)
+        ),
+    )
+    assert len(refused) == 1
+    version = read(
+        app, world, select(Circle.recording_edit_version).where(Circle.id == world.a.circle_id)
+    )
+    assert version == [(1,)]
