@@ -15,7 +15,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -117,24 +116,25 @@ class Cart(AccountOwned, Timestamped, Model):
         back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"
     )
 
-    __table_args__ = (
-        Index(
-            "uq_cart_open_circle_cart",
-            "owner",
-            "circle_id",
-            unique=True,
-            postgresql_where=text("status = 'open' AND circle_id IS NOT NULL"),
-            sqlite_where=text("status = 'open' AND circle_id IS NOT NULL"),
-        ),
-        Index(
-            "uq_cart_open_account_cart",
-            "owner",
-            "account_id",
-            unique=True,
-            postgresql_where=text("status = 'open' AND circle_id IS NULL"),
-            sqlite_where=text("status = 'open' AND circle_id IS NULL"),
-        ),
-    )
+
+# One open cart per owner and target: per circle, and per account (no circle).
+_OPEN = Cart.status == CartStatus.OPEN
+Index(
+    "uq_cart_open_circle_cart",
+    Cart.owner,
+    Cart.circle_id,
+    unique=True,
+    postgresql_where=_OPEN & Cart.circle_id.is_not(None),
+    sqlite_where=_OPEN & Cart.circle_id.is_not(None),
+)
+Index(
+    "uq_cart_open_account_cart",
+    Cart.owner,
+    Cart.account_id,
+    unique=True,
+    postgresql_where=_OPEN & Cart.circle_id.is_(None),
+    sqlite_where=_OPEN & Cart.circle_id.is_(None),
+)
 
 
 class CartLine(AccountOwned, Model):
