@@ -91,7 +91,6 @@ def main() -> None:
                 circle_id=seeded["circle_id"],
                 bypass=False,
                 backend_pid=pid,
-                expires=int(time.time()) + 3600,
             )
             app_conn.execute("SELECT set_config('app.scope', %(c)s, false)", {"c": claim})
             visible = app_conn.execute(STATEMENTS["count of the circle's uniques"], params)

@@ -3,7 +3,11 @@
 Changes are captured by one ``after_flush`` hook for every model that is a
 ``TenantScoped`` (unless it sets ``__audited__ = False``), so no service can
 forget to log; ORM bulk statements (``update()``, ``delete()``, ``insert()`` run
-through the session) are recorded by a ``do_orm_execute`` hook, row by row.
+through the session) are recorded by a ``do_orm_execute`` hook, row by row: the rows
+an UPDATE or DELETE reaches are locked before they are read and the statement is
+held to exactly those rows, so each audit row is what its own statement changed —
+never a change another transaction committed meanwhile — and a statement that
+changed nothing records nothing.
 Services may name the business action with ``audit_action``.
 
 Secrets are shown as ``[redacted]``: a column whose last word is ``password``,
@@ -33,6 +37,12 @@ from pbx_platform.tenancy import TRUSTED, audit_bypass, current_scope, on_bypass
 REDACTED = "[redacted]"
 _SECRET_LAST_WORDS = {"password", "hash", "pin", "passcode"}
 _SECRET_WORDS = {"secret", "token"}
+
+
+# Bookkeeping, not settings: a save that changes only these changes nothing a person
+# set (``*edit_version`` columns are the optimistic locks of the settings forms).
+def _bookkeeping(key: str) -> bool:
+    return key == "updated_at" or key.endswith("edit_version")
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,7 @@ def _diff(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for attr in insp.mapper.column_attrs:
-        if attr.key == "updated_at":
+        if _bookkeeping(attr.key):
             continue
         history = insp.attrs[attr.key].history
         if not history.has_changes():
@@ -145,6 +155,14 @@ def _entry(
     """One audit row for a change to the row ``values`` (attribute → value) of ``cls``."""
     columns = cls.__tenant_columns__
     tenant = {level: values.get(column) for level, column in columns.items()}
+    # A row above the scope's level (an account's cart changed by its circle) is
+    # recorded under the scope it was changed in: that scope's trail shows it, and row-
+    # level security lets the scope write it.
+    scope = current_scope()
+    if scope is not None and tenant.get("reseller") in (None, scope.reseller_id):
+        for level, value in scope.levels().items():
+            if tenant.get(level) is None:
+                tenant[level] = value
     actor = _actor.get()
     reseller_id = tenant.get("reseller") or actor.reseller_id
     if reseller_id is None:
@@ -226,12 +244,21 @@ for _mapper in list(Model.registry.mappers):
 # -- ORM bulk statements: the unit of work does not see them --------------------------------
 
 
-def _bulk_rows(session: Session, cls: Any, where: Any) -> dict[Any, dict[str, Any]]:
-    """The rows a bulk statement reaches, read as the statement would (same scope)."""
+def _bulk_rows(
+    session: Session, cls: Any, where: Any, *, lock: bool = False
+) -> dict[Any, dict[str, Any]]:
+    """The rows a bulk statement reaches, read as the statement would (same scope).
+
+    ``lock``: FOR UPDATE (PostgreSQL; SQLite writes one transaction at a time). Under
+    READ COMMITTED a plain read before the statement could see rows that a concurrent
+    transaction is changing, and a read after it would see that transaction's result:
+    the audit would attribute someone else's change to this statement."""
     keys = [attr.key for attr in inspect(cls).column_attrs]
     query = select(*(getattr(cls, key) for key in keys))
     if where is not None:
         query = query.where(where)
+    if lock:
+        query = query.with_for_update()
     found = {}
     for row in session.execute(query):
         values = dict(zip(keys, row, strict=True))
@@ -289,8 +316,15 @@ def _record_bulk_changes(state: ORMExecuteState) -> Any:
         result = state.invoke_statement()
         _write(session, [_entry(cls, row, "create", None, _shown_row(row)) for row in created])
         return result
-    before = _bulk_rows(session, cls, _bulk_where(state, cls))
-    result = state.invoke_statement()
+    before = _bulk_rows(session, cls, _bulk_where(state, cls), lock=True)
+    if state.is_executemany:
+        result = state.invoke_statement()  # one row per parameter set, by primary key
+    else:
+        # Only the rows locked and read above: a row that began to match since (a
+        # concurrent insert or update) is not this statement's to change unrecorded.
+        id_column = cast(Table, cls.__table__).c.id
+        statement = cast(DMLWhereBase, state.statement).where(id_column.in_(list(before)))
+        result = state.invoke_statement(statement=cast(Any, statement))
     if state.is_delete:
         _write(
             session, [_entry(cls, row, "delete", _shown_row(row), None) for row in before.values()]
@@ -300,7 +334,7 @@ def _record_bulk_changes(state: ORMExecuteState) -> Any:
     rows = []
     for id_, old in before.items():
         new = after.get(id_, {})
-        changed = [k for k in old if k != "updated_at" and new.get(k, old[k]) != old[k]]
+        changed = [k for k in old if not _bookkeeping(k) and new.get(k, old[k]) != old[k]]
         if changed:
             rows.append(
                 _entry(

@@ -89,7 +89,9 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         SESSION_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # Connections are replaced after an hour: a row-level security claim is bound to
+        # its backend and dies with it (pbx_platform.rls).
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_recycle": 3600},
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         BABEL_DEFAULT_TIMEZONE="Asia/Tokyo",

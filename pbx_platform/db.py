@@ -90,6 +90,19 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def edit_version_column() -> Mapped[int]:
+    """The optimistic lock of a settings form (``pbx_platform.versioning``): the form
+    carries the value it was loaded at; every save bumps it."""
+    return mapped_column(Integer, default=0, server_default="0")
+
+
+class EditVersioned:
+    """A settings object edited through a form that must not overwrite a save made
+    after the form was opened (``pbx_platform.versioning``)."""
+
+    edit_version: Mapped[int] = edit_version_column()
+
+
 class TenantScoped:
     """Marker of every model the tenant scope filters (see ``pbx_platform.tenancy``).
 

@@ -3,12 +3,13 @@
 The policies trust nothing the application's role can write by itself. The request's
 scope reaches the database as one *signed claim* in the setting ``app.scope``::
 
-    <reseller>:<account>:<circle>:<bypass>:<backend pid>:<expires>.<HMAC-SHA256 hex>
+    <reseller>:<account>:<circle>:<bypass>:<backend pid>.<HMAC-SHA256 hex>
 
 signed with a key that lives in the table ``rls_scope_key``, which only the schema
 owner may read. The policies read the claim through SECURITY DEFINER functions
 (``app_scope_level``, ``app_scope_bypass``) that believe it only when the signature
-is valid, the claim was made for this backend and has not expired. ``pbx_app`` may set
+is valid and the claim was made for this backend. A claim dies with its backend: pooled
+connections are recycled (``pool_recycle``), so no claim outlives an hour. ``pbx_app`` may set
 ``app.scope`` to anything: without the key a hand-made value widens nothing, and a
 claim copied from another connection is refused (it names another backend).
 
@@ -63,7 +64,6 @@ def sign_claim(
     circle_id: int | None,
     bypass: bool,
     backend_pid: int,
-    expires: int,
 ) -> str:
     """The value of ``app.scope`` for one transaction (see the module's docstring)."""
 
@@ -77,7 +77,6 @@ def sign_claim(
             part(circle_id),
             "1" if bypass else "0",
             str(int(backend_pid)),
-            str(int(expires)),
         )
     )
     signature = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
@@ -147,8 +146,7 @@ BEGIN
         RETURN NULL;
     END IF;
     parts := string_to_array(payload, ':');
-    IF parts[5]::bigint <> pg_backend_pid()
-       OR parts[6]::bigint < extract(epoch FROM clock_timestamp()) THEN
+    IF parts[5]::bigint <> pg_backend_pid() THEN
         RETURN NULL;
     END IF;
     RETURN parts;

@@ -31,7 +31,6 @@
 from __future__ import annotations
 
 import contextvars
-import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -552,10 +551,6 @@ def _forget_other_tenants(session: Session) -> None:
             session.expunge(obj)
 
 
-# A claim is valid for this long; transactions are far shorter (see pbx_platform.rls).
-CLAIM_SECONDS = 3600
-
-
 def _backend_pid(connection: Any) -> int:
     """The PostgreSQL backend of a pooled connection, asked once per connection."""
     info = connection.connection.info
@@ -588,7 +583,6 @@ def _apply_setting(connection: Any) -> None:
             circle_id=scope.circle_id if scope else None,
             bypass=bypass,
             backend_pid=_backend_pid(connection),
-            expires=int(time.time()) + CLAIM_SECONDS,
         )
     connection.exec_driver_sql(
         "SELECT set_config('app.scope', %(claim)s, true)", {"claim": claim}, TRUSTED

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from pbx_platform.db import (
     AccountOwned,
     CircleOwned,
+    EditVersioned,
     Model,
     ResellerOwned,
     TenantScoped,
     Timestamped,
+    edit_version_column,
     str_enum,
 )
 from pbx_platform.permissions import Role
@@ -136,7 +138,7 @@ class PasswordPolicy(enum.StrEnum):
     FORCE = "force"
 
 
-class Circle(UserMixin, AccountOwned, Timestamped, Model):
+class Circle(UserMixin, EditVersioned, AccountOwned, Timestamped, Model):
     """One PBX tenant, and the login of the circle portal (R14, R15, R17)."""
 
     __tablename__ = "circle"
@@ -159,6 +161,11 @@ class Circle(UserMixin, AccountOwned, Timestamped, Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     # Bumped by every confirmed cart: a cart opened at another version is stale (R11).
     options_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The settings pages that edit rows of many uniques at once (R6 refusal ticks,
+    # R7/R8 licence ticks) lock on the circle, each page on a version of its own;
+    # ``edit_version`` is the circle's own settings (R17 password policy).
+    recording_edit_version: Mapped[int] = edit_version_column()
+    licences_edit_version: Mapped[int] = edit_version_column()
 
     account: Mapped[Account] = relationship(back_populates="circles")
 
@@ -189,7 +196,7 @@ class CirclePhoneNumber(CircleOwned, Model):
     __table_args__ = (UniqueConstraint("circle_id", "e164"),)
 
 
-class PickupGroup(CircleOwned, Model):
+class PickupGroup(EditVersioned, CircleOwned, Model):
     """R16: uniques that may answer each other's ringing calls."""
 
     __tablename__ = "pickup_group"
@@ -233,7 +240,7 @@ class Carrier(enum.StrEnum):
     OTHER = "other"
 
 
-class Unique(CircleOwned, Timestamped, Model):
+class Unique(EditVersioned, CircleOwned, Timestamped, Model):
     """A member of a circle: a terminal, or a virtual entry (conference room, IVR, selector)."""
 
     __tablename__ = "unique_entry"

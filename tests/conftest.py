@@ -32,6 +32,7 @@ from tests.factories import World, build_world
 passwords.configure_hasher(time_cost=1, memory_cost=1024)
 
 CSRF_TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+EDIT_VERSION = re.compile(r'name="edit_version" value="(\d+)"')
 APP_ROLE = "pbx_app"
 
 
@@ -142,11 +143,17 @@ class PortalClient:
 
     def token(self, path: str = "/healthz") -> str:
         """A CSRF token as a form on one of the host's pages carries it."""
+        return self.hidden_fields(path)[0]
+
+    def hidden_fields(self, path: str) -> tuple[str, str | None]:
+        """(CSRF token, the ``edit_version`` of the page's settings form or None), as a
+        form on one of the host's pages carries them; the version only from ``path``."""
         for page in (path, "/login", "/staff/login", "/console/login"):
-            response = self.get(page)
-            found = CSRF_TOKEN.search(response.get_data(as_text=True))
+            html = self.get(page).get_data(as_text=True)
+            found = CSRF_TOKEN.search(html)
             if found:
-                return found.group(1)
+                version = EDIT_VERSION.search(html) if page == path else None
+                return found.group(1), version.group(1) if version else None
         raise AssertionError("no page offered a CSRF token")
 
     def post(
@@ -160,7 +167,10 @@ class PortalClient:
     ) -> Any:
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
-            data["csrf_token"] = self.token(token_from or path)
+            # What a browser submits: the form's hidden fields as the page rendered them.
+            data["csrf_token"], version = self.hidden_fields(token_from or path)
+            if version is not None:
+                data.setdefault("edit_version", version)
         return self.client.post(path, base_url=self.base_url, data=data, **kwargs)
 
     def login_circle(self, login_id: str, password: str) -> Any:

@@ -63,6 +63,7 @@ from tenants.options.models import (
     Cart,
     CartAction,
     CartLine,
+    CartStatus,
     CircleOption,
     ConferenceMember,
     ConferenceRoom,
@@ -534,7 +535,13 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
         **tenant_ids, unique_id=phone.id, started_at=utcnow(), size_bytes=len(WAV), wav=WAV
     )
     cart = Cart(**tenant_ids, owner=f"circle:{circle.id}")
-    account_cart = Cart(**account_ids, circle_id=None, owner=f"staff:{owner.id}")
+    # One open cart per owner and target: the sibling circle's is an earlier, confirmed one.
+    account_cart = Cart(
+        **account_ids,
+        circle_id=None,
+        owner=f"staff:{owner.id}",
+        status=CartStatus.OPEN if first else CartStatus.CONFIRMED,
+    )
     db.session.add_all(
         [
             conference,

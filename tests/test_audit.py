@@ -19,6 +19,7 @@ from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import Account, Circle, PasswordPolicy, PickupGroup, Staff, Unique
 from tenants.services.directory import AUDIT_PAGE_SIZE
 from tests.factories import PASSWORD, Tenant, World
+from tests.form_versions import with_version
 
 NEW_PASSWORD = "Next#Pass2027"
 
@@ -30,8 +31,11 @@ def staff_client(browser: Any, tenant: Tenant, role: str) -> Any:
 
 
 def set_policy(client: Any, circle_id: int, policy: str) -> None:
+    detail = f"/staff/circles/{circle_id}"
     response = client.post(
-        f"/staff/circles/{circle_id}/password-policy", {"policy": policy}, token_from="/login"
+        f"{detail}/password-policy",
+        with_version(client, detail, {"policy": policy}),
+        token_from="/login",
     )
     assert response.status_code == 302
 

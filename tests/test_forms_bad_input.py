@@ -17,6 +17,7 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PasswordPolicy
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD, open_session_ids
+from tests.form_versions import with_version
 
 HUGE = "x" * 10_000
 EXPIRED_FORM = (
@@ -461,9 +462,8 @@ def test_policy_form_ignores_forged_tenant_fields_in_the_body(world, browser, ap
         "reseller_id": str(world.b.reseller_id),
         "account_id": str(world.a.other_account_id),
     }
-    response = client.post(
-        policy_path(world.a.circle_id), {"policy": "warn", **forged}, token_from="/staff/"
-    )
+    form = with_version(client, f"/staff/circles/{world.a.circle_id}", {"policy": "warn"})
+    response = client.post(policy_path(world.a.circle_id), {**form, **forged}, token_from="/staff/")
     assert response.status_code == 302
     assert circle_of(app, world.a).password_policy == PasswordPolicy.WARN
     assert circle_of(app, world.b).password_policy == PasswordPolicy.NONE

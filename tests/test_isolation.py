@@ -18,6 +18,7 @@ from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import Circle, PickupGroup, Reseller, StaffKind, Unique
 from tenants.services import provisioning as p
 from tests.factories import PASSWORD, World
+from tests.form_versions import with_version
 from tests.isolation_routes import (
     ID_KINDS,
     PORTAL_ROLES,
@@ -362,10 +363,11 @@ def test_a_forged_tenant_in_the_password_policy_form_changes_only_the_own_circle
 ) -> None:
     before = state_of(app, world.b.scope)
     client = login(browser, world, "admin")
+    detail = f"/staff/circles/{world.a.circle_id}"
     response = client.post(
-        f"/staff/circles/{world.a.circle_id}/password-policy",
+        f"{detail}/password-policy",
         {
-            "policy": "force",
+            **with_version(client, detail, {"policy": "force"}),
             "reseller_id": str(world.b.reseller_id),
             "account_id": str(world.b.account_id),
             "circle_id": str(world.b.circle_id),

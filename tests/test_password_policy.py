@@ -16,6 +16,7 @@ from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PasswordPolicy
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD, open_session_ids, set_policy
+from tests.form_versions import with_version
 
 NEW_PASSWORD = "Fresh#Start2027"
 CHANGE_PAGE = "/portal/password"
@@ -59,9 +60,10 @@ def staff(browser: Any, tenant: Any, role: str) -> PortalClient:
 
 
 def set_by_staff(client: PortalClient, circle_id: int, policy: str) -> Any:
+    detail = f"/staff/circles/{circle_id}"
     return client.post(
-        f"/staff/circles/{circle_id}/password-policy",
-        {"policy": policy},
+        f"{detail}/password-policy",
+        with_version(client, detail, {"policy": policy}),
         token_from="/staff/",
     )
 

@@ -23,6 +23,7 @@ from tenants.labels import browser_summary
 from tenants.models import Staff
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD, open_session_ids
+from tests.form_versions import with_version
 from tests.isolation_routes import build_targets
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -191,7 +192,8 @@ def test_a_copied_cookie_is_dead_after_staff_change_the_policy(world, browser, a
     colleague = circle_login(browser, world.a)
     staff = staff_login(browser, world.a, role)
     path = f"/staff/circles/{world.a.circle_id}/password-policy"
-    saved = staff.post(path, {"policy": "warn"}, token_from=f"/staff/circles/{world.a.circle_id}")
+    detail = f"/staff/circles/{world.a.circle_id}"
+    saved = staff.post(path, with_version(staff, detail, {"policy": "warn"}), token_from=detail)
     assert saved.status_code == 302
     # Every session of the circle ends; the staff login's own goes on.
     assert is_logged_out(customer.get("/portal/"))
@@ -205,7 +207,8 @@ def test_saving_the_same_policy_again_ends_no_session(world, browser, app):
     customer = circle_login(browser, world.a)
     staff = staff_login(browser, world.a)
     path = f"/staff/circles/{world.a.circle_id}/password-policy"
-    saved = staff.post(path, {"policy": "none"}, token_from=f"/staff/circles/{world.a.circle_id}")
+    detail = f"/staff/circles/{world.a.circle_id}"
+    saved = staff.post(path, with_version(staff, detail, {"policy": "none"}), token_from=detail)
     assert saved.status_code == 302
     assert customer.get("/portal/").status_code == 200
 

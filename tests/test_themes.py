@@ -19,11 +19,13 @@ from sqlalchemy import select
 import themes
 from pbx_platform import templating
 from pbx_platform.db import db
+from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import StaffKind, StaffRole
 from tenants.services import provisioning
 from tests.conftest import PortalClient
 from tests.factories import PASSWORD, Tenant, World
+from tests.form_versions import page_version
 from themes import services
 from themes.models import Theme
 from themes.services import (
@@ -593,6 +595,78 @@ def test_reseller_without_a_theme_gets_one_on_first_save(
     saved = stored(charlie)
     assert saved["product_name"] == VALID["product_name"]
     assert saved["reseller_id"] == charlie.reseller_id
+
+
+# -- two editors open at once (pbx_platform.versioning) ---------------------------------------
+
+STALE_EN = (
+    "Someone else changed this page after you opened it. Nothing was saved; "
+    "the current settings are shown."
+)
+STALE_JA = (
+    "このページを開いた後に他の人が変更しました。保存されていません。現在の内容を表示しています。"
+)
+
+
+def test_a_save_from_an_editor_opened_before_another_save_changes_nothing(
+    app: Flask, world: World, stored: Any, browser: Any
+) -> None:
+    first = admin_of(browser, world, world.a)
+    second = admin_of(browser, world, world.a)
+    opened = page_version(second, "/staff/theme")
+    assert editor_post(first, {**VALID, "product_name": "First Phone"}).status_code == 302
+    saved = stored(world.a)
+
+    response = editor_post(
+        second,
+        {**VALID, "product_name": "Second Phone", "edit_version": opened},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert STALE_EN in page
+    assert 'value="First Phone"' in page  # the current values, not the stale form's
+    assert stored(world.a) == saved
+    with app.app_context(), use_scope(world.a.scope):
+        updates = db.session.scalars(
+            select(AuditLog.after).where(AuditLog.action == "theme.update")
+        ).all()
+    assert [after["product_name"] for after in updates] == ["First Phone"]
+
+
+def test_the_stale_message_is_in_japanese_for_japanese_users(
+    world: World, stored: Any, browser: Any
+) -> None:
+    client = browser(world.a.host)  # the portal's default locale: Japanese
+    assert client.login_staff(world.a.staff["admin"], world.password).status_code == 302
+    opened = page_version(client, "/staff/theme")
+    assert editor_post(client, VALID).status_code == 302
+    response = editor_post(
+        client, {**VALID, "footer_text": "later", "edit_version": opened}, follow_redirects=True
+    )
+    assert STALE_JA in response.get_data(as_text=True)
+    assert stored(world.a)["footer_text"] == VALID["footer_text"]
+
+
+@pytest.mark.parametrize("version", ["", "abc", "-1", "99"])
+def test_a_save_without_the_version_it_was_opened_at_changes_nothing(
+    world: World, stored: Any, browser: Any, version: str
+) -> None:
+    client = admin_of(browser, world, world.a)
+    before = stored(world.a)
+    response = editor_post(client, {**VALID, "edit_version": version})
+    assert response.status_code == 302
+    assert stored(world.a) == before
+    assert STALE_EN in client.get("/staff/theme").get_data(as_text=True)
+
+
+def test_each_save_moves_the_version_the_editor_carries(world: World, browser: Any) -> None:
+    client = admin_of(browser, world, world.a)
+    assert page_version(client, "/staff/theme") == "0"
+    editor_post(client, VALID)
+    assert page_version(client, "/staff/theme") == "1"
+    editor_post(client, {**VALID, "product_name": "Again"})
+    assert page_version(client, "/staff/theme") == "2"
 
 
 # -- template overrides -----------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pbx_platform.db import Model, ResellerOwned, Timestamped
+from pbx_platform.db import EditVersioned, Model, ResellerOwned, Timestamped
 
 
-class Theme(ResellerOwned, Timestamped, Model):
+class Theme(EditVersioned, ResellerOwned, Timestamped, Model):
     __tablename__ = "theme"
 
     id: Mapped[int] = mapped_column(primary_key=True)

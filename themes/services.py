@@ -15,9 +15,11 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.versioning import StaleEdit, check_edit, claim_edit
 from tenants.models import Reseller, ResellerHost
 from themes.models import Theme
 
@@ -392,13 +394,19 @@ def update_theme(
     logo_bytes: bytes | None,
     remove_logo: bool,
     max_logo_bytes: int,
+    *,
+    version: int | None = None,
 ) -> ThemeOutcome:
     """R19: a reseller edits its brand. Only validated values are stored, never HTML
     or CSS; colours must give WCAG AA contrast; the logo is a re-encoded PNG or JPEG.
 
     Everything is checked before anything is assigned, so a refused edit leaves the
-    theme exactly as it was. Flushes; the request commits.
+    theme exactly as it was. ``version``: the ``edit_version`` the editor was opened
+    at; a save from an editor opened before another save raises ``StaleEdit`` and
+    changes nothing (``pbx_platform.versioning``). Flushes; the request commits.
     """
+    if version is not None:
+        check_edit(theme, version)
     outcome = ThemeOutcome(values=normalize_theme_values(values))
     for name, messages in theme_problems(outcome.values).items():
         for message in messages:
@@ -425,17 +433,23 @@ def update_theme(
         local, domain = email.split("@")
         outcome.values["support_email"] = f"{local}@{domain.lower()}"
 
-    with audit_action("theme.update"):
-        for name, value in outcome.values.items():
-            setattr(theme, name, value)
-        if new_logo is not None:
-            theme.logo, theme.logo_mime = new_logo
-            outcome.logo_changed = True
-        elif remove_logo and theme.logo is not None:
-            theme.logo, theme.logo_mime = None, None
-            outcome.logo_changed = True
-        if outcome.logo_changed:
-            theme.logo_version = (theme.logo_version or 0) + 1
-        db.session.add(theme)
-        db.session.flush()
+    try:
+        with db.session.begin_nested(), audit_action("theme.update"):
+            if version is not None:
+                claim_edit(theme, version)
+            for name, value in outcome.values.items():
+                setattr(theme, name, value)
+            if new_logo is not None:
+                theme.logo, theme.logo_mime = new_logo
+                outcome.logo_changed = True
+            elif remove_logo and theme.logo is not None:
+                theme.logo, theme.logo_mime = None, None
+                outcome.logo_changed = True
+            if outcome.logo_changed:
+                theme.logo_version = (theme.logo_version or 0) + 1
+            db.session.add(theme)
+            db.session.flush()
+    except IntegrityError as exc:
+        # A reseller's first theme, saved from two editors at once: one row per reseller.
+        raise StaleEdit() from exc
     return outcome

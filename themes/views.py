@@ -27,6 +27,7 @@ from pbx_platform.extensions import login_manager
 from pbx_platform.net import request_host
 from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import enter_request_scope
+from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.views.common import portal_only, staff_required
 from themes import services
 from themes.forms import ThemeForm
@@ -129,13 +130,17 @@ def edit_theme() -> Any:
     status = 200
     if form.validate_on_submit():
         max_bytes = current_app.config["LOGO_MAX_BYTES"]
-        outcome = services.update_theme(
-            theme,
-            {name: getattr(form, name).data for name in services.THEME_FIELDS},
-            logo_bytes=_uploaded_logo(form.logo.data, max_bytes),
-            remove_logo=bool(form.remove_logo.data),
-            max_logo_bytes=max_bytes,
-        )
+        try:
+            outcome = services.update_theme(
+                theme,
+                {name: getattr(form, name).data for name in services.THEME_FIELDS},
+                logo_bytes=_uploaded_logo(form.logo.data, max_bytes),
+                remove_logo=bool(form.remove_logo.data),
+                max_logo_bytes=max_bytes,
+                version=form_version(request.form.get("edit_version")),
+            )
+        except StaleEdit:
+            return refuse_stale(url_for("themes.edit_theme"))
         if outcome.ok:
             flash(_l("The branding has been saved."), "success")
             return redirect(url_for("themes.edit_theme"))
@@ -149,6 +154,7 @@ def edit_theme() -> Any:
     return render_template(
         "themes/edit.html",
         form=form,
+        theme=theme,
         contrast={
             "primary": services.contrast_ratio(services.WHITE, portal.primary_color),
             "accent": services.contrast_ratio(portal.primary_color, portal.accent_color),

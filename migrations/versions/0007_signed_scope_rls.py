@@ -7,7 +7,7 @@ level the ORM scope applies (reseller, account, circle). The app role may no lon
 UPDATE or DELETE the audit log. See docs/architecture.md.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from alembic import context, op
@@ -15,7 +15,7 @@ from alembic import context, op
 from pbx_platform import rls
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
@@ -55,8 +56,7 @@ class Target:
         return (self.circle or self.account).options_version
 
 
-def open_cart(principal: Circle | Staff, target: Target) -> Cart:
-    """The principal's open cart for this target, created on first use."""
+def _find_open_cart(principal: Circle | Staff, target: Target, *, lock: bool) -> Cart | None:
     query = select(Cart).where(
         Cart.owner == owner_key(principal),
         Cart.account_id == target.account.id,
@@ -65,17 +65,43 @@ def open_cart(principal: Circle | Staff, target: Target) -> Cart:
     query = query.where(
         Cart.circle_id == target.circle.id if target.circle else Cart.circle_id.is_(None)
     )
-    cart = db.session.scalars(query.order_by(Cart.id.desc())).first()
-    if cart is None:
-        cart = Cart(
-            reseller_id=target.account.reseller_id,
-            account_id=target.account.id,
-            circle_id=target.circle.id if target.circle else None,
-            owner=owner_key(principal),
-            base_version=target.version,
-        )
-        db.session.add(cart)
-        db.session.flush()
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    cart = db.session.scalars(query).first()
+    if cart is not None and lock:
+        # The lines as they are now that the row is ours, not as an earlier read saw them.
+        db.session.expire(cart, ["lines"])
+    return cart
+
+
+def open_cart(principal: Circle | Staff, target: Target, *, lock: bool = False) -> Cart:
+    """The principal's open cart for this target, created on first use.
+
+    One open cart per owner and target is a database constraint (R11): of parallel
+    first requests one inserts the cart, the others wait for it and then use that one.
+    ``lock`` holds the cart's row until the request ends (PostgreSQL; SQLite writes one
+    transaction at a time), so that parallel changes to it happen one after another.
+    """
+    cart = _find_open_cart(principal, target, lock=lock)
+    if cart is not None:
+        return cart
+    cart = Cart(
+        reseller_id=target.account.reseller_id,
+        account_id=target.account.id,
+        circle_id=target.circle.id if target.circle else None,
+        owner=owner_key(principal),
+        base_version=target.version,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(cart)
+            db.session.flush()
+    except IntegrityError:
+        # Another request opened it first; its transaction has committed by now.
+        found = _find_open_cart(principal, target, lock=lock)
+        if found is None:
+            raise
+        return found
     return cart
 
 
@@ -103,10 +129,13 @@ def add_line(
     *,
     now: datetime | None = None,
 ) -> CartLine:
-    """Put a purchase or a cancellation in the cart, after checking it could be applied."""
+    """Put a purchase or a cancellation in the cart, after checking it could be applied.
+
+    Atomic: the cart's row is locked while its line is read and merged, so N parallel
+    additions of 1 end as one line of N (and the cart holds one line per option)."""
     _check_kind(principal, target, kind)
     quantity = _check_quantity(kind, action, quantity)
-    cart = open_cart(principal, target)
+    cart = open_cart(principal, target, lock=True)
     pending = [line for line in cart.lines if line.kind == kind]
     if any(line.action != action for line in pending):
         raise CartError(str(_l("The cart already holds a different change of this option.")))
@@ -255,7 +284,11 @@ def confirm(
 ) -> list[ReviewLine]:
     """Apply every line at once (R11), or refuse with a message and change nothing."""
     now = now or utcnow()
-    cart = db.session.get(Cart, cart_id)
+    # Locked: of parallel confirmations of one cart, the first applies it and the
+    # others, waiting for it, find it confirmed.
+    cart = db.session.get(Cart, cart_id, with_for_update=True, populate_existing=True)
+    if cart is not None:
+        db.session.expire(cart, ["lines"])
     if (
         cart is None
         or cart.owner != owner_key(principal)

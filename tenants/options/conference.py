@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.labels import national
 from tenants.models import Circle, CirclePhoneNumber, RingGroup, Unique, UniqueKind
 from tenants.options import services
@@ -385,7 +386,14 @@ def _check_members(
     return wanted
 
 
-def save_room(circle: Circle, entry: RoomEntry | None, data: RoomInput, today: date) -> Outcome:
+def save_room(
+    circle: Circle,
+    entry: RoomEntry | None,
+    data: RoomInput,
+    today: date,
+    *,
+    version: int | None = None,
+) -> Outcome:
     """R3: create (``entry`` None) or change a room: name; incoming number (one of the
     circle's, or none; a number leads to one room only); extension (R13 range, free in
     the circle); PIN (4–8 digits, empty keeps it); broadcast mode and its members (the
@@ -393,8 +401,12 @@ def save_room(circle: Circle, entry: RoomEntry | None, data: RoomInput, today: d
 
     Everything is checked before anything is assigned: a refused change leaves the
     room as it was. Raises ``OptionNotContracted`` when the circle does not hold R3.
+    ``version``: the ``edit_version`` of the room's unique the form was opened at; a
+    stale form raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``).
     """
     require_option(circle, OptionKind.CONFERENCE_ROOM, today)
+    if entry is not None and version is not None:
+        check_edit(entry.unique, version)
     outcome = Outcome(values=room_values(entry))
     own_id = entry.id if entry else None
     name = check_name(outcome, data.name)
@@ -411,6 +423,8 @@ def save_room(circle: Circle, entry: RoomEntry | None, data: RoomInput, today: d
         return outcome
 
     with audit_action("conference.create" if entry is None else "conference.update"):
+        if entry is not None and version is not None:
+            claim_edit(entry.unique, version)
         if entry is None:
             unique = new_virtual_unique(circle, UniqueKind.CONFERENCE_ROOM, name, extension)
             entry = RoomEntry(unique, None)

@@ -41,6 +41,7 @@ from sqlalchemy import select
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.japanese import TOKYO, national
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, RingGroup, Unique, UniqueKind
 from tenants.options import audio
 from tenants.options.models import Ivr
@@ -571,12 +572,22 @@ def create_ivr(circle: Circle, extension_raw: str, display_name_raw: str) -> Ivr
     return ivr
 
 
-def update_ivr(circle: Circle, ivr: Ivr, settings: IvrSettings) -> None:
-    """Save the settings (R18 "save changes"), refusing routing loops."""
+def update_ivr(
+    circle: Circle, ivr: Ivr, settings: IvrSettings, *, version: int | None = None
+) -> None:
+    """Save the settings (R18 "save changes"), refusing routing loops.
+
+    ``version``: the ``edit_version`` of the IVR's unique the form was opened at (its
+    extension and name are the unique's, which its own page edits too); a stale form
+    raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``)."""
+    if version is not None:
+        check_edit(ivr.unique, version)
     problem = routing_problem(circle, ivr, settings)
     if problem:
         raise IvrError({"routing": problem})
     with audit_action("ivr.update"):
+        if version is not None:
+            claim_edit(ivr.unique, version)
         ivr.unique.extension = settings.extension
         ivr.unique.display_name = settings.display_name
         ivr.business_hours = dict(settings.business_hours)

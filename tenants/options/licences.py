@@ -10,9 +10,12 @@ from sqlalchemy import select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Carrier, Circle, TerminalType, Unique, UniqueKind
 from tenants.options import services
 from tenants.options.models import OptionKind
+
+LICENCES_VERSION = "licences_edit_version"
 
 
 class LicenceError(ValueError):
@@ -36,9 +39,19 @@ def whispering_refused(unique: Unique) -> bool:
 
 
 def save_ticks(
-    circle: Circle, *, monitoring: Iterable[int], whispering: Iterable[int], today: date
+    circle: Circle,
+    *,
+    monitoring: Iterable[int],
+    whispering: Iterable[int],
+    today: date,
+    version: int | None = None,
 ) -> None:
-    """Tick uniques for monitoring and whispering, no more than the licences held."""
+    """Tick uniques for monitoring and whispering, no more than the licences held.
+
+    ``version``: the circle's ``licences_edit_version`` the page was opened at; a stale
+    page raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``)."""
+    if version is not None:
+        check_edit(circle, version, LICENCES_VERSION)
     phones = {u.id: u for u in terminals(circle)}
     wanted = {OptionKind.MONITORING: set(monitoring), OptionKind.WHISPERING: set(whispering)}
     problems: list[str] = []
@@ -75,6 +88,8 @@ def save_ticks(
     if problems:
         raise LicenceError(problems)
     with audit_action("licences.ticks"):
+        if version is not None:
+            claim_edit(circle, version, LICENCES_VERSION)
         for unique_id, unique in phones.items():
             unique.monitoring = unique_id in wanted[OptionKind.MONITORING]
             unique.whispering = unique_id in wanted[OptionKind.WHISPERING]

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -17,7 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pbx_platform.db import AccountOwned, CircleOwned, Model, Timestamped, str_enum
+from pbx_platform.db import (
+    AccountOwned,
+    CircleOwned,
+    Model,
+    Timestamped,
+    str_enum,
+)
 from tenants.models import CirclePhoneNumber, Unique
 
 
@@ -86,7 +93,8 @@ class Cart(AccountOwned, Timestamped, Model):
     """R11: pending purchases and cancellations, confirmed in one transaction.
 
     One open cart per owner (a login) and target (a circle, or the account when
-    ``circle_id`` is empty). ``base_version`` is the target's ``options_version`` when
+    ``circle_id`` is empty), held by two partial unique indexes: parallel requests
+    cannot open a second one. ``base_version`` is the target's ``options_version`` when
     the cart was opened: a different version at confirmation means someone else
     changed the options meanwhile (a stale cart).
     """
@@ -109,6 +117,26 @@ class Cart(AccountOwned, Timestamped, Model):
     )
 
 
+# One open cart per owner and target: per circle, and per account (no circle).
+_OPEN = Cart.status == CartStatus.OPEN
+Index(
+    "uq_cart_open_circle_cart",
+    Cart.owner,
+    Cart.circle_id,
+    unique=True,
+    postgresql_where=_OPEN & Cart.circle_id.is_not(None),
+    sqlite_where=_OPEN & Cart.circle_id.is_not(None),
+)
+Index(
+    "uq_cart_open_account_cart",
+    Cart.owner,
+    Cart.account_id,
+    unique=True,
+    postgresql_where=_OPEN & Cart.circle_id.is_(None),
+    sqlite_where=_OPEN & Cart.circle_id.is_(None),
+)
+
+
 class CartLine(AccountOwned, Model):
     __tablename__ = "cart_line"
 
@@ -120,7 +148,11 @@ class CartLine(AccountOwned, Model):
 
     cart: Mapped[Cart] = relationship(back_populates="lines")
 
-    __table_args__ = (CheckConstraint("quantity >= 1", name="line_quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="line_quantity_positive"),
+        # One line per option in a cart: a second addition adds to its quantity.
+        UniqueConstraint("cart_id", "kind"),
+    )
 
 
 class ConferenceRoom(CircleOwned, Timestamped, Model):

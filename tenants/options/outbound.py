@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.labels import national
 from tenants.models import Circle, CirclePhoneNumber, Unique, UniqueKind
 from tenants.options.conference import (
@@ -140,16 +141,23 @@ def _check_caller_number(
 
 
 def save_selector(
-    circle: Circle, entry: SelectorEntry | None, data: SelectorInput, today: date
+    circle: Circle,
+    entry: SelectorEntry | None,
+    data: SelectorInput,
+    today: date,
+    *,
+    version: int | None = None,
 ) -> Outcome:
     """R4: create (``entry`` None) or change a selector: name, extension (R13 range, free
     in the circle) and the caller number (required, one of the circle's numbers, one
     selector per number). A request to make it a terminal is refused.
 
     Everything is checked before anything is assigned. Raises ``OptionNotContracted``
-    when the circle does not hold R4.
+    when the circle does not hold R4. ``version``: as for ``conference.save_room``.
     """
     require_option(circle, OptionKind.OUTBOUND_SELECTION, today)
+    if entry is not None and version is not None:
+        check_edit(entry.unique, version)
     outcome = Outcome(values=selector_values(entry))
     if data.terminal.strip():
         outcome.add(
@@ -162,6 +170,8 @@ def save_selector(
         return outcome
 
     with audit_action("outbound_selector.create" if entry is None else "outbound_selector.update"):
+        if entry is not None and version is not None:
+            claim_edit(entry.unique, version)
         if entry is None:
             unique = new_virtual_unique(circle, UniqueKind.OUTBOUND_SELECTOR, name, extension)
             entry = SelectorEntry(unique, None)

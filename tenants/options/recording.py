@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import services
 from tenants.options.dates import TOKYO
@@ -24,6 +25,7 @@ BLOCK_MB = 1_000  # billed per started 1 GB (1,000 MB)
 DEFAULT_LIMIT_GB = 100
 MAX_ARCHIVE_DAYS = 31
 MAX_LIMIT_GB = 10_000
+RECORDING_VERSION = "recording_edit_version"
 
 
 class RecordingError(ValueError):
@@ -90,14 +92,24 @@ def phone_uniques(circle: Circle) -> Sequence[Unique]:
     ).all()
 
 
-def save_refusals(circle: Circle, refused_ids: Iterable[int]) -> None:
-    """R6: a ticked unique's calls are not recorded. Ids outside the circle are refused."""
+def save_refusals(
+    circle: Circle, refused_ids: Iterable[int], *, version: int | None = None
+) -> None:
+    """R6: a ticked unique's calls are not recorded. Ids outside the circle are refused.
+
+    ``version``: the circle's ``recording_edit_version`` the page was opened at (the
+    page edits a tick on every phone, so the circle holds its version); a stale page
+    raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``)."""
+    if version is not None:
+        check_edit(circle, version, RECORDING_VERSION)
     uniques = {u.id: u for u in phone_uniques(circle)}
     wanted = set(refused_ids)
     foreign = wanted - uniques.keys()
     if foreign:
         raise RecordingError(str(_l("Some of the selected uniques do not belong to this circle.")))
     with audit_action("recording.refusals"):
+        if version is not None:
+            claim_edit(circle, version, RECORDING_VERSION)
         for unique_id, unique in uniques.items():
             unique.recording_refused = unique_id in wanted
         db.session.flush()

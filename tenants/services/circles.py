@@ -35,6 +35,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.security import tokens_match
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, PickupGroup, RingGroup, RingGroupMember, Unique
 from tenants.services.provisioning import EXTENSION_RANGES
 
@@ -216,15 +217,19 @@ def update_unique(
     extension: str | None,
     display_name: str | None,
     pickup_group_id: int | None,
+    version: int | None = None,
 ) -> Outcome:
     """A unique's own settings: its extension (R13 range, free in the circle; empty
     leaves it without one), its display name, its pickup group (R16).
 
     Everything is checked before anything is assigned: a refused change leaves the
-    unique exactly as it was.
+    unique exactly as it was. ``version``: the ``edit_version`` the form was opened
+    at; a stale form raises ``StaleEdit`` (``pbx_platform.versioning``).
     """
     if unique.circle_id != circle.id:
         raise CircleSettingsError(str(_l("This unique is not in this circle.")))
+    if version is not None:
+        check_edit(unique, version)
     outcome = Outcome(
         values={
             "extension": normalize_digits(extension),
@@ -248,6 +253,8 @@ def update_unique(
     assert group is not None
     try:
         with db.session.begin_nested(), audit_action("unique.update"):
+            if version is not None:
+                claim_edit(unique, version)
             unique.extension = new_extension
             unique.display_name = outcome.values["display_name"]
             unique.pickup_group = group
@@ -372,8 +379,11 @@ def add_pickup_group(circle: Circle, raw_name: str | None) -> tuple[Outcome, Pic
     return outcome, group
 
 
-def rename_pickup_group(circle: Circle, group: PickupGroup, raw_name: str | None) -> Outcome:
-    """R16: rename a pickup group; ``Default`` keeps its name."""
+def rename_pickup_group(
+    circle: Circle, group: PickupGroup, raw_name: str | None, *, version: int | None = None
+) -> Outcome:
+    """R16: rename a pickup group; ``Default`` keeps its name. ``version``: as for
+    ``update_unique``."""
     if group.circle_id != circle.id:
         raise CircleSettingsError(str(_l("This pickup group is not in this circle.")))
     name = normalize_pickup_name(raw_name)
@@ -381,6 +391,8 @@ def rename_pickup_group(circle: Circle, group: PickupGroup, raw_name: str | None
     if group.is_default:
         outcome.add("name", _l("The group Default cannot be renamed."))
         return outcome
+    if version is not None:
+        check_edit(group, version)
     problem = pickup_name_problem(circle, name, group_id=group.id)
     if problem:
         outcome.add("name", problem)
@@ -388,6 +400,8 @@ def rename_pickup_group(circle: Circle, group: PickupGroup, raw_name: str | None
     if name != group.name:
         try:
             with db.session.begin_nested(), audit_action("pickup_group.rename"):
+                if version is not None:
+                    claim_edit(group, version)
                 group.name = name
                 db.session.flush()
         except IntegrityError:
@@ -414,6 +428,7 @@ def delete_pickup_group(circle: Circle, group: PickupGroup) -> int:
     with audit_action("pickup_group.delete"):
         for unique in members:
             unique.pickup_group = default
+            unique.edit_version = (unique.edit_version or 0) + 1
         # The members leave before the group goes: the foreign key never dangles.
         db.session.flush()
         db.session.delete(group)
@@ -651,6 +666,8 @@ def change_extension_length(
             if unique.extension is not None:
                 unique.previous_extension = unique.extension
             unique.extension = new_numbers.get(unique.id)
+            # A unique's settings form opened before now shows another extension.
+            unique.edit_version = (unique.edit_version or 0) + 1
         for group in ring_groups:
             group.extension = None
             # Deleted one by one, not as orphans: the audit hook sees explicit deletes only.
@@ -716,6 +733,7 @@ def apply_renumber(circle: Circle, token: str) -> int:
     with audit_action("circle.renumber"):
         for unique in uniques:
             unique.extension = new_numbers.get(unique.id)
+            unique.edit_version = (unique.edit_version or 0) + 1
         db.session.flush()
     return len(new_numbers)
 

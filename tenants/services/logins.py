@@ -20,6 +20,7 @@ from pbx_platform.passwords import (
     password_problems,
     verify_password,
 )
+from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
 
 
@@ -118,15 +119,23 @@ def change_password(
     return outcome
 
 
-def set_password_policy(circle: Circle, policy: PasswordPolicy) -> None:
+def set_password_policy(
+    circle: Circle, policy: PasswordPolicy, *, version: int | None = None
+) -> None:
     """R17, set by the account's manager or the reseller's staff.
 
     A change ends every open session of the circle, so the new policy applies at
-    once, at the next login.
+    once, at the next login. ``version``: the circle's ``edit_version`` the form was
+    opened at; a stale form raises ``StaleEdit`` and changes nothing
+    (``pbx_platform.versioning``).
     """
+    if version is not None:
+        check_edit(circle, version)
     if circle.password_policy == policy:
         return
     with audit_action("circle.password_policy"):
+        if version is not None:
+            claim_edit(circle, version)
         circle.password_policy = policy
         end_sessions(circle)
 

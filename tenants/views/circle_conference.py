@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.options import conference, outbound, services
 from tenants.options.dates import tokyo_today
 from tenants.options.models import LINES_PER_CONFERENCE_BLOCK, OptionKind
@@ -63,6 +64,10 @@ def conference_room_edit(room_id: int) -> Any:
     return _room_form(entry)
 
 
+def _version() -> int:
+    return form_version(request.form.get("edit_version"))
+
+
 def _room_input() -> conference.RoomInput:
     form = request.form
     return conference.RoomInput(
@@ -83,7 +88,13 @@ def _room_form(entry: conference.RoomEntry | None) -> Any:
     values, errors, status = conference.room_values(entry), {}, 200
     if request.method == "POST":
         validate_csrf_or_400()
-        outcome = conference.save_room(g.circle, entry, _room_input(), tokyo_today())
+        try:
+            outcome = conference.save_room(
+                g.circle, entry, _room_input(), tokyo_today(), version=_version()
+            )
+        except StaleEdit:
+            assert entry is not None  # only an existing room has a version to be stale
+            return refuse_stale(url_for(".conference_room_edit", room_id=entry.id))
         if outcome.ok and outcome.unique is not None:
             flash(_l("The conference room has been saved."), "success")
             return redirect(url_for(".conference_room_edit", room_id=outcome.unique.id))
@@ -158,7 +169,13 @@ def _selector_form(entry: outbound.SelectorEntry | None) -> Any:
             phone_number_id=form.get("phone_number_id", ""),
             terminal=outbound.SelectorInput.terminal_request(form),
         )
-        outcome = outbound.save_selector(g.circle, entry, data, tokyo_today())
+        try:
+            outcome = outbound.save_selector(
+                g.circle, entry, data, tokyo_today(), version=_version()
+            )
+        except StaleEdit:
+            assert entry is not None
+            return refuse_stale(url_for(".outbound_selector_edit", selector_id=entry.id))
         if outcome.ok and outcome.unique is not None:
             flash(_l("The outbound number selector has been saved."), "success")
             return redirect(url_for(".outbound_selector_edit", selector_id=outcome.unique.id))

@@ -17,6 +17,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import lazy_gettext as _l
 
 from pbx_platform.db import utcnow
+from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.options import audio, services
 from tenants.options import ivr as ivr_service
 from tenants.options.dates import tokyo_today
@@ -137,7 +138,11 @@ def ivr_save(ivr: Ivr) -> Any:
     """R18 "save changes": all the settings at once, or nothing."""
     try:
         settings = ivr_service.settings_from_form(g.circle, ivr, request.form)
-        ivr_service.update_ivr(g.circle, ivr, settings)
+        ivr_service.update_ivr(
+            g.circle, ivr, settings, version=form_version(request.form.get("edit_version"))
+        )
+    except StaleEdit:
+        return refuse_stale(url_for(".ivr_edit", ivr_id=ivr.id))
     except ivr_service.IvrError as exc:
         return _edit_page(ivr, exc.errors, status=422, values=request.form)
     flash(_l("The changes were saved."), "success")

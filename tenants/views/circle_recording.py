@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from pbx_platform.db import db
 from pbx_platform.permissions import Action, allowed
+from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.options import licences, recording, services
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind, Recording
@@ -59,7 +60,11 @@ def save_recording_settings() -> Any:
     if not services.is_contracted(g.circle, OptionKind.CALL_RECORDING, tokyo_today()):
         return _recording_page(409, [str(_l("Full call recording is not contracted."))])
     try:
-        recording.save_refusals(g.circle, _ids("refuse"))
+        recording.save_refusals(
+            g.circle, _ids("refuse"), version=form_version(request.form.get("edit_version"))
+        )
+    except StaleEdit:
+        return refuse_stale(url_for(".recording_settings"))
     except recording.RecordingError as exc:
         return _recording_page(422, [str(exc)])
     flash(_l("The recording settings have been saved."), "success")
@@ -154,8 +159,14 @@ def save_licences() -> Any:
     monitoring, whispering = _ids("monitoring"), _ids("whispering")
     try:
         licences.save_ticks(
-            g.circle, monitoring=monitoring, whispering=whispering, today=tokyo_today()
+            g.circle,
+            monitoring=monitoring,
+            whispering=whispering,
+            today=tokyo_today(),
+            version=form_version(request.form.get("edit_version")),
         )
+    except StaleEdit:
+        return refuse_stale(url_for(".licences_settings"))
     except licences.LicenceError as exc:
         return _licences_page(
             422, exc.messages, {"monitoring": monitoring, "whispering": whispering}

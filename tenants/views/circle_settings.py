@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from pbx_platform.routing import parse_id
+from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms_circle import PickupGroupForm, UniqueForm
 from tenants.models import PickupGroup
 from tenants.services import circles
@@ -99,13 +100,17 @@ def unique_detail(unique_id: int) -> Any:
     )
     status = 200
     if form.validate_on_submit():
-        outcome = circles.update_unique(
-            g.circle,
-            unique,
-            extension=form.extension.data,
-            display_name=form.display_name.data,
-            pickup_group_id=form.pickup_group_id.data,
-        )
+        try:
+            outcome = circles.update_unique(
+                g.circle,
+                unique,
+                extension=form.extension.data,
+                display_name=form.display_name.data,
+                pickup_group_id=form.pickup_group_id.data,
+                version=form_version(request.form.get("edit_version")),
+            )
+        except StaleEdit:
+            return refuse_stale(url_for(".unique_detail", unique_id=unique.id))
         if outcome.ok:
             flash(
                 _l("The settings of %(name)s have been saved.", name=unique.display_name), "success"
@@ -170,7 +175,15 @@ def pickup_group(group_id: int) -> Any:
     group = _circle_group_or_404(group_id)
     form = PickupGroupForm(data={"name": group.name})
     if form.validate_on_submit():
-        outcome = circles.rename_pickup_group(g.circle, group, form.name.data)
+        try:
+            outcome = circles.rename_pickup_group(
+                g.circle,
+                group,
+                form.name.data,
+                version=form_version(request.form.get("edit_version")),
+            )
+        except StaleEdit:
+            return refuse_stale(url_for(".pickup_group", group_id=group.id))
         if outcome.ok:
             flash(_l("The pickup group %(name)s has been saved.", name=group.name), "success")
             return redirect(url_for(".pickup_groups"))

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from pbx_platform.permissions import Action, require
+from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
 from tenants.models import Account, Circle, PasswordPolicy
 from tenants.services import directory, logins
@@ -73,7 +74,14 @@ def set_password_policy(circle_id: int) -> Any:
             ring_groups=ring_groups,
             policy_form=form,
         ), 400
-    logins.set_password_policy(circle, PasswordPolicy(form.policy.data))
+    try:
+        logins.set_password_policy(
+            circle,
+            PasswordPolicy(form.policy.data),
+            version=form_version(request.form.get("edit_version")),
+        )
+    except StaleEdit:
+        return refuse_stale(url_for("staff_portal.circle_detail", circle_id=circle.id))
     flash(_l("The password policy has been saved."), "success")
     return redirect(url_for("staff_portal.circle_detail", circle_id=circle.id))
 
