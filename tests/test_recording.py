@@ -8,12 +8,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from flask_babel import force_locale
+from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle
-from tenants.options import recording
-from tenants.options.models import OptionKind, Recording
+from tenants.options import recording, services
+from tenants.options.models import OptionKind, Recording, RecordingLimit
 from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD
 from tests.option_helpers import give_option, uniques_of
@@ -164,3 +166,46 @@ def test_support_staff_read_only(app, world, clock, browser):
     base = f"/staff/circles/{world.a.circle_id}"
     assert support.get(f"{base}/recording").status_code == 200
     assert support.post(f"{base}/recording", {}).status_code == 403
+
+
+def limit_rows(app, tenant):
+    with app.app_context(), use_scope(tenant.scope):
+        return db.session.scalars(
+            select(RecordingLimit.limit_gb).where(RecordingLimit.circle_id == tenant.circle_id)
+        ).all()
+
+
+@pytest.mark.parametrize("limit_gb", ["200", "abc"])
+def test_a_storage_limit_for_a_circle_without_recording_is_refused(
+    app, world, clock, browser, limit_gb
+):
+    staff = pin_locale(browser(world.a.host))
+    staff.login_staff(world.a.staff["admin"], PASSWORD)
+    response = staff.post(
+        f"/staff/circles/{world.a.circle_id}/recording/limit", {"limit_gb": limit_gb}
+    )
+    assert response.status_code == 409
+    assert "Full call recording is not contracted for this circle." in text(response)
+    assert limit_rows(app, world.a) == []
+
+
+def test_a_storage_limit_after_recording_has_ended_is_refused(app, world, browser):
+    give_option(app, world.a, OptionKind.CALL_RECORDING, ends_on=date(2026, 11, 30))
+    with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):
+        staff = pin_locale(browser(world.a.host))
+        staff.login_staff(world.a.staff["admin"], PASSWORD)
+        response = staff.post(
+            f"/staff/circles/{world.a.circle_id}/recording/limit", {"limit_gb": "200"}
+        )
+    assert response.status_code == 409
+    assert "Full call recording is not contracted for this circle." in text(response)
+    assert limit_rows(app, world.a) == []
+
+
+def test_the_limit_service_refuses_a_circle_without_recording(app, world):
+    with app.test_request_context(), force_locale("en"), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        with pytest.raises(services.OptionNotContracted) as refused:
+            recording.set_limit(circle, 200, date(2026, 11, 20))
+        assert refused.value.message == "Full call recording is not contracted for this circle."
+    assert limit_rows(app, world.a) == []

@@ -103,8 +103,13 @@ def save_refusals(circle: Circle, refused_ids: Iterable[int]) -> None:
         db.session.flush()
 
 
-def set_limit(circle: Circle, limit_gb: int) -> None:
-    """Staff raise (or lower) the storage limit after the customer contacted them."""
+def set_limit(circle: Circle, limit_gb: int, today: date) -> None:
+    """R6: staff raise (or lower) the storage limit after the customer contacted them.
+
+    Only for a circle that holds full call recording today (a pending cancellation
+    included): without the option there is no storage to limit, and
+    ``services.OptionNotContracted`` is raised with nothing changed."""
+    services.require_contracted(circle, OptionKind.CALL_RECORDING, today)
     if not 1 <= limit_gb <= MAX_LIMIT_GB:
         raise RecordingError(
             str(_l("Enter a number from %(min)d to %(max)d.", min=1, max=MAX_LIMIT_GB))

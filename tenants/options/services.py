@@ -126,6 +126,34 @@ def is_contracted(circle: Circle, kind: OptionKind, today: date) -> bool:
     return holding(circle, kind, today).held
 
 
+class OptionNotContracted(ValueError):
+    """The circle does not hold the option today: nothing of it may be set or changed.
+
+    The one answer to "is the option contracted" wherever a change is asked for; its
+    message is the same on every page (``label`` names a page that serves several
+    options, such as monitoring and whispering)."""
+
+    def __init__(self, kind: OptionKind, label: object | None = None) -> None:
+        self.kind = kind
+        self.label = str(label if label is not None else OPTION_LABELS[kind])
+        super().__init__(
+            str(_l("%(option)s is not contracted for this circle.", option=self.label))
+        )
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+def require_contracted(circle: Circle, kind: OptionKind, today: date) -> Holding:
+    """What the circle holds of ``kind`` today; ``OptionNotContracted`` when nothing
+    (a pending cancellation still counts until its end date, R12)."""
+    found = holding(circle, kind, today)
+    if not found.held:
+        raise OptionNotContracted(kind)
+    return found
+
+
 def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
     column = getattr(Unique, TICK_COLUMN[kind])
     return db.session.scalars(

@@ -73,14 +73,20 @@ def save_recording_settings() -> Any:
 
 @bp.post("/recording/limit")
 def set_recording_limit() -> Any:
-    """Only the reseller's staff raise the 100 GB limit (R6)."""
+    """Only the reseller's staff raise the 100 GB limit (R6), and only while the circle
+    holds full call recording (409 otherwise, whatever the form holds)."""
     validate_csrf_or_400()
     if not (acting_for_circle() and _may_set_limit()):
         abort(403)
+    today = tokyo_today()
+    try:
+        services.require_contracted(g.circle, OptionKind.CALL_RECORDING, today)
+    except services.OptionNotContracted as exc:
+        return _recording_page(409, [exc.message])
     value, error = parse_quantity(request.form.get("limit_gb", ""), maximum=recording.MAX_LIMIT_GB)
     if error or value is None:
         return _recording_page(422, [error or ""])
-    recording.set_limit(g.circle, value)
+    recording.set_limit(g.circle, value, today)
     flash(_l("The storage limit has been saved."), "success")
     return redirect(url_for(".recording_settings"))
 
