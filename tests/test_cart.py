@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
-from tenants.models import Unique
+from tenants.models import Circle, Unique, UniqueKind
 from tenants.options.models import Cart, CartStatus, CircleOption, OptionKind
+from tenants.services import provisioning
 from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD
 from tests.option_helpers import give_option
@@ -255,3 +256,71 @@ def test_account_manager_acts_only_on_own_accounts_circles(app, world, browser):
     manager.login_staff(world.a.staff["manager"], PASSWORD)
     assert manager.get(f"/staff/circles/{world.a.circle_id}/options").status_code == 200
     assert manager.get(f"/staff/circles/{world.a.other_circle_id}/options").status_code == 404
+
+
+# -- conference rooms: bought and cancelled by count, never below the rooms set up (R3) -----
+
+
+def add_room(app, tenant, extension, name):
+    with app.app_context(), use_scope(tenant.scope):
+        circle = db.session.get(Circle, tenant.circle_id)
+        provisioning.create_unique(
+            circle, extension=extension, display_name=name, kind=UniqueKind.CONFERENCE_ROOM
+        )
+        db.session.commit()
+
+
+def test_rooms_are_cancelled_by_count(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CONFERENCE_ROOM, quantity=3)
+    page = text(circle_client.get("/portal/options"))
+    assert 'name="count_conference_room"' in page
+    assert "Rooms to cancel" in page
+    assert 'name="tick_conference_room"' not in page
+
+
+def test_cancelling_rooms_below_the_rooms_set_up_names_the_rooms(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CONFERENCE_ROOM, quantity=3)
+    add_room(app, world.a, "351", "第二")  # with the factory's 300 会議室: two rooms
+    response = circle_client.post(
+        "/portal/options/cart", {"action": "cancel", "count_conference_room": "2"}
+    )
+    assert response.status_code == 422
+    assert (
+        "The circle has 2 conference rooms but only 1 would remain. "
+        "Delete 1 of them first: 300 会議室, 351 第二"
+    ) in text(response)
+    assert 'data-kind="conference_room"' not in circle_client.get("/portal/cart").get_data(
+        as_text=True
+    )
+    # One of three leaves two rooms for the two rooms set up: accepted, and split (R12).
+    assert (
+        circle_client.post(
+            "/portal/options/cart", {"action": "cancel", "count_conference_room": "1"}
+        ).status_code
+        == 302
+    )
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert (
+        circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)}).status_code == 302
+    )
+    assert sorted(options_of(app, world.a), key=lambda r: r[1]) == [
+        (OptionKind.CONFERENCE_ROOM, 1, date(2026, 11, 30)),
+        (OptionKind.CONFERENCE_ROOM, 2, None),
+    ]
+
+
+def test_a_room_set_up_after_the_line_was_added_stops_the_confirmation(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CONFERENCE_ROOM, quantity=2)
+    circle_client.post("/portal/options/cart", {"action": "cancel", "count_conference_room": "1"})
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert 'data-kind="conference_room"' in review
+    add_room(app, world.a, "351", "第二")
+    before = options_of(app, world.a)
+    response = circle_client.post(
+        "/portal/cart/confirm", {"cart_id": cart_id(review)}, follow_redirects=True
+    )
+    assert (
+        "The circle has 2 conference rooms but only 1 would remain. "
+        "Delete 1 of them first: 300 会議室, 351 第二"
+    ) in text(response)
+    assert options_of(app, world.a) == before

@@ -38,7 +38,9 @@ def whispering_refused(unique: Unique) -> bool:
 def save_ticks(
     circle: Circle, *, monitoring: Iterable[int], whispering: Iterable[int], today: date
 ) -> None:
-    """Tick uniques for monitoring and whispering, no more than the licences held."""
+    """Tick uniques for monitoring and whispering, no more than the licences held (the
+    circle's options locked, so a cart cancelling licences meanwhile waits)."""
+    services.lock_options(circle)
     phones = {u.id: u for u in terminals(circle)}
     wanted = {OptionKind.MONITORING: set(monitoring), OptionKind.WHISPERING: set(whispering)}
     problems: list[str] = []

@@ -20,10 +20,10 @@ from tenants.models import (
     StaffKind,
     StaffRole,
     Unique,
+    UniqueKind,
 )
 from tenants.options.models import (
     CIRCLE_KINDS,
-    LINES_PER_CONFERENCE_BLOCK,
     CircleOption,
     OptionKind,
 )
@@ -87,10 +87,6 @@ class Holding:
     @property
     def fully_pending(self) -> bool:
         return self.held and self.cancellable_quantity == 0
-
-    @property
-    def participant_limit(self) -> int:
-        return self.quantity * LINES_PER_CONFERENCE_BLOCK
 
 
 def circle_options(circle: Circle) -> Sequence[CircleOption]:
@@ -161,6 +157,30 @@ def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
         .where(Unique.circle_id == circle.id, column.is_(True))
         .order_by(Unique.extension)
     ).all()
+
+
+def room_uniques(circle: Circle) -> Sequence[Unique]:
+    """R3: the circle's conference rooms (each one takes one room bought)."""
+    return db.session.scalars(
+        select(Unique)
+        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.CONFERENCE_ROOM)
+        .order_by(Unique.extension, Unique.id)
+    ).all()
+
+
+def units_in_use(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
+    """The uniques that each use one unit of an option bought by count: the ticked
+    uniques of a licence (R7, R8), the rooms of the conference room option (R3)."""
+    if kind == OptionKind.CONFERENCE_ROOM:
+        return room_uniques(circle)
+    return ticked_uniques(circle, kind)
+
+
+def lock_options(circle: Circle) -> None:
+    """Serialise changes that count a circle's option units against what uses them
+    (a new conference room, a cart's confirmation): the circle's row is locked until the
+    request's transaction ends. SQLite has one writer at a time already."""
+    db.session.execute(select(Circle.id).where(Circle.id == circle.id).with_for_update())
 
 
 def account_options(account: Account) -> Sequence[AccountOption]:

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from tenants.options import conference, outbound, services
 from tenants.options.dates import tokyo_today
-from tenants.options.models import LINES_PER_CONFERENCE_BLOCK, OptionKind
+from tenants.options.models import LINES_PER_CONFERENCE_ROOM, OptionKind
 from tenants.views.circle_admin import bp, menu_item
 from tenants.views.forms_util import validate_csrf_or_400
 
@@ -46,7 +46,8 @@ def conference_rooms() -> Any:
         ROOMS_TEMPLATE,
         holding=holding,
         rooms=conference.rooms(g.circle),
-        lines_per_block=LINES_PER_CONFERENCE_BLOCK,
+        count=conference.room_count(g.circle, tokyo_today()),
+        lines_per_room=LINES_PER_CONFERENCE_ROOM,
     )
 
 
@@ -94,6 +95,8 @@ def _room_form(entry: conference.RoomEntry | None) -> Any:
         values=values,
         errors=errors,
         holding=holding,
+        count=conference.room_count(g.circle, tokyo_today()),
+        lines_per_room=LINES_PER_CONFERENCE_ROOM,
         numbers=conference.circle_numbers(g.circle),
         candidates=conference.member_candidates(g.circle),
         extension_hint=conference.extension_hint(g.circle),
