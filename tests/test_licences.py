@@ -83,9 +83,27 @@ def test_conference_rooms_and_foreign_ids_are_refused(app, world, client):
     assert uniques_of(app, world.b)["受付"].monitoring is False
 
 
-def test_not_contracted_says_so(world, client):
-    page = client.get("/portal/licences").get_data(as_text=True)
-    assert "/portal/options" in page
+NOT_CONTRACTED = "Monitoring and whispering is not contracted for this circle."
+
+
+def test_without_either_licence_the_page_says_so_and_changes_are_refused(app, world, client):
+    page = client.get("/portal/licences")
+    assert page.status_code == 200
+    assert NOT_CONTRACTED in text(page)
+    assert 'href="/portal/options"' in text(page)
+    phone = uniques_of(app, world.a)["受付"].id
+    refused = client.post("/portal/licences", {"monitoring": str(phone)})
+    assert refused.status_code == 409
+    assert NOT_CONTRACTED in text(refused)
+    assert not uniques_of(app, world.a)["受付"].monitoring
+
+
+def test_one_of_the_two_licences_is_enough_for_the_page(app, world, client):
+    give_option(app, world.a, OptionKind.WHISPERING, quantity=1)
+    page = text(client.get("/portal/licences"))
+    assert NOT_CONTRACTED not in page
+    phone = uniques_of(app, world.a)["受付"].id
+    assert client.post("/portal/licences", {"whispering": str(phone)}).status_code == 302
 
 
 def test_staff_tree_and_isolation(app, world, browser):

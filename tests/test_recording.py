@@ -21,6 +21,7 @@ from tests.factories import PASSWORD
 from tests.option_helpers import give_option, uniques_of
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
+NOT_CONTRACTED = "Full call recording is not contracted for this circle."
 
 
 @pytest.fixture
@@ -46,8 +47,16 @@ def client(clock, world, browser):
 
 def test_not_contracted_page_offers_to_buy(world, client):
     page = text(client.get("/portal/recording"))
-    assert "Full call recording is not contracted for this circle." in page
+    assert NOT_CONTRACTED in page
     assert "/portal/options" in page
+
+
+def test_refusal_ticks_without_recording_are_refused(app, world, client):
+    target = uniques_of(app, world.a)["受付"].id
+    response = client.post("/portal/recording", {"refuse": str(target)})
+    assert response.status_code == 409
+    assert NOT_CONTRACTED in text(response)
+    assert uniques_of(app, world.a)["受付"].recording_refused is False
 
 
 def test_usage_shows_megabytes_and_started_blocks(app, world, client):
@@ -111,12 +120,12 @@ def test_downloads_refused_once_recording_has_ended(app, world, browser):
     with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):
         c = pin_locale(browser(world.a.host))
         c.login_circle(world.a.circle_login, PASSWORD)
-        response = c.get(f"/portal/recording/{rec}.wav")
-        assert response.status_code == 403
-        assert (
-            "Full call recording has ended for this circle: recordings can no longer be downloaded."
-        ) in text(response)
-        assert c.get("/portal/recording/archive?from=2026-11-01&to=2026-11-30").status_code == 403
+        for response in (
+            c.get(f"/portal/recording/{rec}.wav"),
+            c.get("/portal/recording/archive?from=2026-11-01&to=2026-11-30"),
+        ):
+            assert response.status_code == 409
+            assert NOT_CONTRACTED in text(response)
 
 
 def test_a_recording_of_another_circle_is_404(app, world, client):
@@ -185,7 +194,7 @@ def test_a_storage_limit_for_a_circle_without_recording_is_refused(
         f"/staff/circles/{world.a.circle_id}/recording/limit", {"limit_gb": limit_gb}
     )
     assert response.status_code == 409
-    assert "Full call recording is not contracted for this circle." in text(response)
+    assert NOT_CONTRACTED in text(response)
     assert limit_rows(app, world.a) == []
 
 
@@ -198,7 +207,7 @@ def test_a_storage_limit_after_recording_has_ended_is_refused(app, world, browse
             f"/staff/circles/{world.a.circle_id}/recording/limit", {"limit_gb": "200"}
         )
     assert response.status_code == 409
-    assert "Full call recording is not contracted for this circle." in text(response)
+    assert NOT_CONTRACTED in text(response)
     assert limit_rows(app, world.a) == []
 
 
@@ -207,5 +216,5 @@ def test_the_limit_service_refuses_a_circle_without_recording(app, world):
         circle = db.session.get(Circle, world.a.circle_id)
         with pytest.raises(services.OptionNotContracted) as refused:
             recording.set_limit(circle, 200, date(2026, 11, 20))
-        assert refused.value.message == "Full call recording is not contracted for this circle."
+        assert refused.value.message == NOT_CONTRACTED
     assert limit_rows(app, world.a) == []

@@ -57,14 +57,6 @@ _ID_DIGITS_MAX = 12
 _TICKED = {"1", "on", "true", "y", "yes"}
 
 
-class OptionNotContracted(Exception):
-    """The circle does not hold the option today: its settings cannot change."""
-
-    def __init__(self, kind: OptionKind) -> None:
-        super().__init__(kind.value)
-        self.kind = kind
-
-
 @dataclass
 class Outcome:
     """What a settings form would store (``values``, to show back) and field → messages;
@@ -88,12 +80,6 @@ class Outcome:
 def normalized(raw: str | None) -> str:
     """What a Japanese user typed, NFKC-normalised (full-width ２０１ → 201) and trimmed."""
     return unicodedata.normalize("NFKC", raw or "").strip()
-
-
-def require_option(circle: Circle, kind: OptionKind, today: date) -> None:
-    """An option is usable through its end date, even with its cancellation pending."""
-    if not services.is_contracted(circle, kind, today):
-        raise OptionNotContracted(kind)
 
 
 def parse_id(raw: str | None) -> int | None:
@@ -443,9 +429,9 @@ def save_room(circle: Circle, entry: RoomEntry | None, data: RoomInput, today: d
 
     Everything is checked before anything is assigned: a refused change leaves the
     room as it was. A new room needs a room bought and not yet used (see the module's
-    docstring). Raises ``OptionNotContracted`` when the circle does not hold R3.
+    docstring). Raises ``services.OptionNotContracted`` when the circle does not hold R3.
     """
-    require_option(circle, OptionKind.CONFERENCE_ROOM, today)
+    services.require_contracted(circle, OptionKind.CONFERENCE_ROOM, today)
     outcome = Outcome(values=room_values(entry))
     if entry is None:
         _check_room_count(outcome, circle, today)
@@ -504,7 +490,7 @@ def save_room(circle: Circle, entry: RoomEntry | None, data: RoomInput, today: d
 
 def delete_room(circle: Circle, entry: RoomEntry, today: date) -> None:
     """Remove the room and its unique (its extension becomes free)."""
-    require_option(circle, OptionKind.CONFERENCE_ROOM, today)
+    services.require_contracted(circle, OptionKind.CONFERENCE_ROOM, today)
     with audit_action("conference.delete"):
         if entry.room is not None:
             db.session.delete(entry.room)

@@ -14,6 +14,9 @@ from tenants.models import Carrier, Circle, TerminalType, Unique, UniqueKind
 from tenants.options import services
 from tenants.options.models import OptionKind
 
+# The page serves two options: it is "not contracted" while the circle holds neither.
+PAGE_LABEL = _l("Monitoring and whispering")
+
 
 class LicenceError(ValueError):
     def __init__(self, messages: list[str]) -> None:
@@ -41,6 +44,11 @@ def save_ticks(
     """Tick uniques for monitoring and whispering, no more than the licences held (the
     circle's options locked, so a cart cancelling licences meanwhile waits)."""
     services.lock_options(circle)
+    if not any(
+        services.is_contracted(circle, kind, today)
+        for kind in (OptionKind.MONITORING, OptionKind.WHISPERING)
+    ):
+        raise services.OptionNotContracted(OptionKind.MONITORING, label=PAGE_LABEL)
     phones = {u.id: u for u in terminals(circle)}
     wanted = {OptionKind.MONITORING: set(monitoring), OptionKind.WHISPERING: set(whispering)}
     problems: list[str] = []

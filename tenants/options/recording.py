@@ -81,6 +81,11 @@ def downloads_allowed(circle: Circle, today: date) -> bool:
     return services.is_contracted(circle, OptionKind.CALL_RECORDING, today)
 
 
+def require_downloads(circle: Circle, today: date) -> None:
+    """R6: ``services.OptionNotContracted`` once recording has ended."""
+    services.require_contracted(circle, OptionKind.CALL_RECORDING, today)
+
+
 def phone_uniques(circle: Circle) -> Sequence[Unique]:
     """The terminals whose calls are recorded (rooms and IVRs record through them)."""
     return db.session.scalars(
@@ -90,8 +95,10 @@ def phone_uniques(circle: Circle) -> Sequence[Unique]:
     ).all()
 
 
-def save_refusals(circle: Circle, refused_ids: Iterable[int]) -> None:
-    """R6: a ticked unique's calls are not recorded. Ids outside the circle are refused."""
+def save_refusals(circle: Circle, refused_ids: Iterable[int], today: date) -> None:
+    """R6: a ticked unique's calls are not recorded. Ids outside the circle are refused;
+    so is a circle that does not hold the option today (``services.OptionNotContracted``)."""
+    services.require_contracted(circle, OptionKind.CALL_RECORDING, today)
     uniques = {u.id: u for u in phone_uniques(circle)}
     wanted = set(refused_ids)
     foreign = wanted - uniques.keys()
@@ -138,11 +145,11 @@ def store(
     direction: str = "in",
     remote_number: str = "",
 ) -> Recording:
-    """Keep one recording; refused while the option is not held or past the limit (R6)."""
-    if not services.is_contracted(
+    """Keep one recording; refused while the option is not held
+    (``services.OptionNotContracted``) or past the limit (R6)."""
+    services.require_contracted(
         circle, OptionKind.CALL_RECORDING, started_at.astimezone(TOKYO).date()
-    ):
-        raise RecordingError(str(_l("Full call recording is not contracted.")))
+    )
     if unique is not None and unique.recording_refused:
         raise RecordingError(str(_l("This unique refuses recording.")))
     current = usage(circle)

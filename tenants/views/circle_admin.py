@@ -4,16 +4,24 @@ One blueprint, registered twice: ``circle_self`` at ``/portal`` for the circle l
 itself, ``circle_staff`` at ``/staff/circles/<id>`` for reseller staff and account
 managers acting on a circle of theirs (support staff: read-only). Views find the
 circle in ``g.circle``; ``url_for('.endpoint')`` keeps the caller in its own tree.
+
+"Is the option contracted" is answered by ``services.require_contracted`` (and
+``is_contracted``) alone, the same way on every option page: a page of an option the
+circle does not hold renders with 200 and says so, with a link to buy it; a request
+that would use or change the option (a form's POST, a download) raises
+``services.OptionNotContracted``, and this blueprint answers it with 409 and the one
+message, whatever the page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, request
+from flask import Blueprint, Flask, abort, current_app, g, render_template, request
 from flask_login import current_user
 
 from tenants.models import Circle, Staff, StaffKind
+from tenants.options.services import OptionNotContracted
 from tenants.views.common import can_write, get_or_404, portal_only
 
 bp = Blueprint("circle", __name__)
@@ -52,6 +60,18 @@ def _load_circle() -> Any:
     if request.method == "POST" and g.circle_readonly:
         abort(403)
     return None
+
+
+NOT_CONTRACTED_STATUS = 409
+
+
+@bp.errorhandler(OptionNotContracted)
+def _not_contracted(error: OptionNotContracted) -> Any:
+    """The one answer to a use of an option the circle does not hold (nothing changed:
+    the request rolls back on an error status)."""
+    return render_template(
+        "tenants/circle/not_contracted.html", option_label=error.label
+    ), NOT_CONTRACTED_STATUS
 
 
 # (endpoint, label) of the circle area's menu, filled by the feature modules.

@@ -3,8 +3,8 @@
 Routes on the shared circle blueprint, so each page exists in both trees (the circle
 login at ``/portal``, staff at ``/staff/circles/<id>``). Another circle's room or
 selector is not found (404); without the option (or after its end date) the pages
-say so and offer to buy it, and changes are refused (403). Each form saves with
-"save changes"; "cancel" reloads the saved state (R18).
+say so and offer to buy it (200), and changes are refused (409, ``circle_admin``).
+Each form saves with "save changes"; "cancel" reloads the saved state (R18).
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ def _holding(kind: OptionKind) -> services.Holding:
 
 
 def _not_contracted(template: str, holding: services.Holding, **context: Any) -> Any:
-    """The option's pages without the option: say so, link to buying it; refuse changes."""
-    status = 403 if request.method == "POST" else 200
-    return render_template(template, holding=holding, **context), status
+    """The option's pages without the option: say so, link to buying it (200); a change
+    is refused as on every option page (``services.OptionNotContracted``: 409)."""
+    if request.method == "POST":
+        raise services.OptionNotContracted(holding.kind)
+    return render_template(template, holding=holding, **context)
 
 
 # -- R3 conference rooms ---------------------------------------------------------------------

@@ -17,8 +17,6 @@ from tenants.options.models import OptionKind, Recording
 from tenants.views.circle_admin import acting_for_circle, bp, menu_item
 from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 
-ENDED = _l("Full call recording has ended for this circle: recordings can no longer be downloaded.")
-
 menu_item("recording_settings", _l("Call recording"))
 menu_item("licences_settings", _l("Monitoring and whispering"))
 
@@ -61,10 +59,8 @@ def recording_settings() -> Any:
 @bp.post("/recording")
 def save_recording_settings() -> Any:
     validate_csrf_or_400()
-    if not services.is_contracted(g.circle, OptionKind.CALL_RECORDING, tokyo_today()):
-        return _recording_page(409, [str(_l("Full call recording is not contracted."))])
     try:
-        recording.save_refusals(g.circle, _ids("refuse"))
+        recording.save_refusals(g.circle, _ids("refuse"), tokyo_today())
     except recording.RecordingError as exc:
         return _recording_page(422, [str(exc)])
     flash(_l("The recording settings have been saved."), "success")
@@ -79,10 +75,7 @@ def set_recording_limit() -> Any:
     if not (acting_for_circle() and _may_set_limit()):
         abort(403)
     today = tokyo_today()
-    try:
-        services.require_contracted(g.circle, OptionKind.CALL_RECORDING, today)
-    except services.OptionNotContracted as exc:
-        return _recording_page(409, [exc.message])
+    services.require_contracted(g.circle, OptionKind.CALL_RECORDING, today)
     value, error = parse_quantity(request.form.get("limit_gb", ""), maximum=recording.MAX_LIMIT_GB)
     if error or value is None:
         return _recording_page(422, [error or ""])
@@ -101,8 +94,7 @@ def _parse_day(raw: str | None) -> date | None:
 @bp.get("/recording/archive")
 def recording_archive() -> Any:
     """R6: the recordings of a day range as one ZIP; refused once recording has ended."""
-    if not recording.downloads_allowed(g.circle, tokyo_today()):
-        return _recording_page(403, [str(ENDED)])
+    recording.require_downloads(g.circle, tokyo_today())
     first, last = _parse_day(request.args.get("from")), _parse_day(request.args.get("to"))
     if first is None or last is None:
         return _recording_page(422, [str(_l("Enter the dates as YYYY-MM-DD."))])
@@ -125,8 +117,7 @@ def recording_wav(recording_id: int) -> Any:
     found = db.session.get(Recording, recording_id)
     if found is None or found.circle_id != g.circle.id:
         abort(404)
-    if not recording.downloads_allowed(g.circle, tokyo_today()):
-        return _recording_page(403, [str(ENDED)])
+    recording.require_downloads(g.circle, tokyo_today())
     response = Response(found.wav, mimetype="audio/wav")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{recording.archive_name(found)}"'
