@@ -13,10 +13,15 @@ def text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def pin_locale(client: Any, locale: str = "en") -> Any:
+    """The client's pages in ``locale`` from now on (the language switch of every page)."""
+    assert client.post("/locale", {"locale": locale, "next": "/"}).status_code == 302
+    return client
+
+
 def login(browser: Any, tenant: Any, role: str | None = None) -> Any:
     """A client in English, logged in as the tenant's circle (role None) or a staff role."""
-    client = browser(tenant.host)
-    assert client.post("/locale", {"locale": "en", "next": "/"}).status_code == 302
+    client = pin_locale(browser(tenant.host))
     if role is None:
         assert client.login_circle(tenant.circle_login, PASSWORD).status_code == 302
     else:

@@ -11,15 +11,16 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, NestedTransaction, RootTransaction, create_engine, make_url, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from pbx_platform import create_app, passwords
@@ -34,6 +35,7 @@ passwords.configure_hasher(time_cost=1, memory_cost=1024)
 CSRF_TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 EDIT_VERSION = re.compile(r'name="edit_version" value="(\d+)"')
 APP_ROLE = "pbx_app"
+T = TypeVar("T")
 
 
 def _postgres_urls(owner_url: str) -> tuple[str, str, str]:
@@ -99,20 +101,84 @@ def app(
         db.engine.dispose()
 
 
+class SharedDatabase:
+    """A connection whose transaction lasts a whole module (``shared_database``).
+
+    What ``build`` makes is written inside that transaction, once; each test of the
+    module then runs in a savepoint of it and is rolled back to the savepoint, so the
+    tests share what was built and none sees another's changes. At the module's end
+    the transaction is rolled back, and the next module starts from the migrated,
+    empty database like every other test."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        with app.app_context():
+            self.connection = db.engine.connect()
+        self.transaction = self.connection.begin()
+
+    def build(self, make: Callable[[], T]) -> T:
+        """``make()`` in an application context whose session writes into the module's
+        transaction (its commits are savepoint releases). Return plain values (ids), not
+        ORM objects: every test has its own session."""
+        with self.app.app_context(), _session_on(self.connection):
+            return make()
+
+    def close(self) -> None:
+        self.transaction.rollback()
+        self.connection.close()
+
+
+@contextmanager
+def _session_on(connection: Connection) -> Iterator[None]:
+    """Inside an application context: ``db.session`` works on ``connection``, its
+    commits releasing savepoints inside the transaction already begun there."""
+    original = db.session
+    db.session = _session_bound_to(connection, original)
+    try:
+        yield
+    finally:
+        db.session.remove()
+        db.session = original
+
+
+def _session_bound_to(connection: Connection, original: Any) -> Any:
+    return scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=original.registry.scopefunc,
+    )
+
+
+@pytest.fixture(scope="module")
+def shared_database(app: Flask) -> Iterator[SharedDatabase]:
+    """One transaction for the module, for fixtures that build once per module
+    (``shared_database.build(build_world)``); ``_transaction`` nests each test in it."""
+    shared = SharedDatabase(app)
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
 @pytest.fixture(autouse=True)
-def _transaction(app: Flask) -> Iterator[None]:
+def _transaction(app: Flask, request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test runs inside one transaction that is rolled back at its end; the
-    app's commits become savepoint releases."""
+    app's commits become savepoint releases. In a module that uses
+    ``shared_database`` the test's transaction is a savepoint of the module's."""
+    shared: SharedDatabase | None = None
+    if "shared_database" in request.fixturenames:
+        shared = request.getfixturevalue("shared_database")
     # No app context stays pushed during the test: each request pushes its own, as in
     # production, so nothing in ``g`` leaks from one request to the next.
+    outer: RootTransaction | NestedTransaction
     with app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
+        if shared is None:
+            connection = db.engine.connect()
+            outer = connection.begin()
+        else:
+            connection = shared.connection
+            outer = connection.begin_nested()
         original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-            scopefunc=original.registry.scopefunc,
-        )
+        db.session = _session_bound_to(connection, original)
         limiter.reset()
     try:
         yield
@@ -120,7 +186,8 @@ def _transaction(app: Flask) -> Iterator[None]:
         with app.app_context():
             db.session.remove()
             outer.rollback()
-            connection.close()
+            if shared is None:
+                connection.close()
             db.session = original
 
 

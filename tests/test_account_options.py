@@ -12,6 +12,7 @@ from sqlalchemy import select
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import AccountOption, AccountOptionKind, Reseller
+from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD
 
 NOW = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
@@ -135,7 +136,7 @@ def test_grant_refuses_bad_or_taken_slugs(app, world, browser, clock):
 def test_ending_refused_while_the_reseller_has_customers(app, world, browser, clock):
     from tenants.services import provisioning
 
-    client = console(browser, world)
+    client = pin_locale(console(browser, world))
     client.post(
         f"/console/accounts/{world.a.account_id}/oem",
         {"slug": "gamma", "name": "Gamma", "admin_email": "boss@gamma.test"},
@@ -147,9 +148,10 @@ def test_ending_refused_while_the_reseller_has_customers(app, world, browser, cl
             provisioning.create_account(gamma, company_name="Gamma customer")
             db.session.commit()
     response = client.post(f"/console/accounts/{world.a.account_id}/oem/end", follow_redirects=True)
-    assert "still has 1 customer" in response.get_data(as_text=True) or "顧客" in response.get_data(
-        as_text=True
-    )
+    assert (
+        "The reseller Gamma still has 1 customer accounts. "
+        "Move or close them before ending the OEM server option."
+    ) in text(response)
     with app.app_context(), use_scope(world.a.scope):
         option = db.session.scalars(
             select(AccountOption).where(AccountOption.kind == AccountOptionKind.OEM_SERVER)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
-from tenants.models import Unique
+from tenants.models import Circle, Unique, UniqueKind
 from tenants.options.models import Cart, CartStatus, CircleOption, OptionKind
+from tenants.services import provisioning
+from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD
 from tests.option_helpers import give_option
 
@@ -59,7 +61,7 @@ def clock(request):
 
 @pytest.fixture
 def circle_client(clock, world, browser):
-    client = browser(world.a.host)
+    client = pin_locale(browser(world.a.host))
     assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
     return client
 
@@ -87,7 +89,10 @@ def test_cancel_before_2200_on_last_day_ends_this_month(app, world, circle_clien
     )
     assert response.status_code == 302
     review = circle_client.get("/portal/cart").get_data(as_text=True)
-    assert "2026-11-30" in review or "2026年11月30日" in review
+    assert "ends at the end of 2026-11-30" in review
+    # The date as a Japanese reader sees it (R12: the portal shows it before confirming).
+    pin_locale(circle_client, "ja")
+    assert "2026年11月30日をもって終了" in circle_client.get("/portal/cart").get_data(as_text=True)
     # Nothing changes until confirmation.
     assert options_of(app, world.a) == [(OptionKind.CALL_RECORDING, 1, None)]
     response = circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)})
@@ -100,7 +105,7 @@ def test_cancel_at_2200_on_last_day_ends_next_month(app, world, circle_client):
     give_option(app, world.a, OptionKind.IVR)
     circle_client.post("/portal/options/cart", {"action": "cancel", "tick_ivr": "1"})
     review = circle_client.get("/portal/cart").get_data(as_text=True)
-    assert "2026-12-31" in review or "2026年12月31日" in review
+    assert "ends at the end of 2026-12-31" in review
     circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)})
     assert options_of(app, world.a) == [(OptionKind.IVR, 1, date(2026, 12, 31))]
 
@@ -113,9 +118,7 @@ def test_purchase_through_cart_and_double_submit_changes_nothing_twice(app, worl
     cid = cart_id(review)
     assert circle_client.post("/portal/cart/confirm", {"cart_id": cid}).status_code == 302
     again = circle_client.post("/portal/cart/confirm", {"cart_id": cid}, follow_redirects=True)
-    assert "already been confirmed" in again.get_data(as_text=True) or "確定済み" in again.get_data(
-        as_text=True
-    )
+    assert "This cart has already been confirmed; nothing was changed twice." in text(again)
     held = options_of(app, world.a)
     assert sorted((k.value, q) for k, q, _ in held) == [("ivr", 1), ("monitoring", 2)]
     assert all(start is None for *_, start in held)
@@ -136,9 +139,10 @@ def test_stale_cart_is_refused_and_changes_nothing(app, world, browser, circle_c
     response = circle_client.post(
         "/portal/cart/confirm", {"cart_id": stale_id}, follow_redirects=True
     )
-    assert "changed by someone else" in response.get_data(
-        as_text=True
-    ) or "他の" in response.get_data(as_text=True)
+    assert (
+        "The options were changed by someone else after you opened this cart. "
+        "Please review the cart again; nothing has been changed."
+    ) in text(response)
     assert options_of(app, world.a) == before
 
 
@@ -159,14 +163,16 @@ def test_delete_tick_removes_lines_before_confirmation(app, world, circle_client
 def test_count_cancellation_never_below_ticked_uniques(app, world, circle_client):
     give_option(app, world.a, OptionKind.WHISPERING, quantity=3)
     phones = phone_uniques(app, world.a)
-    tick(app, world.a, "whispering", phones[0])
-    tick(app, world.a, "whispering", phones[1]) if len(phones) > 1 else None
+    tick(app, world.a, "whispering", *phones[:2])
     response = circle_client.post(
         "/portal/options/cart", {"action": "cancel", "count_whispering": "3"}
     )
     assert response.status_code == 422
-    text = response.get_data(as_text=True)
-    assert "受付" in text  # names a unique to untick
+    # Names the uniques to untick.
+    assert (
+        "2 uniques use Whispering licences but only 0 would remain. "
+        "Untick 2 of them first: 201 受付, 202 携帯"
+    ) in text(response)
     assert (
         circle_client.get("/portal/cart").get_data(as_text=True).count('data-kind="whispering"')
         == 0
@@ -186,13 +192,22 @@ def test_count_cancellation_never_below_ticked_uniques(app, world, circle_client
     ]
 
 
-@pytest.mark.parametrize("raw", ["abc", "-1", "1.5", "999999999999", "101"])
-def test_bad_counts_give_a_message_and_change_nothing(app, world, circle_client, raw):
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("abc", "Enter a whole number."),
+        ("-1", "Enter a whole number."),
+        ("1.5", "Enter a whole number."),
+        ("999999999999", "Enter a whole number."),
+        ("101", "Enter a number from 1 to 100."),
+    ],
+)
+def test_bad_counts_give_a_message_and_change_nothing(app, world, circle_client, raw, message):
     response = circle_client.post(
         "/portal/options/cart", {"action": "buy", "count_monitoring": raw}
     )
     assert response.status_code == 422
-    assert "number" in response.get_data(as_text=True) or "数" in response.get_data(as_text=True)
+    assert f"Monitoring licences: {message}" in text(response)
     with app.app_context(), use_scope(world.a.scope):
         assert db.session.scalars(select(Cart)).all() == []
 
@@ -241,3 +256,71 @@ def test_account_manager_acts_only_on_own_accounts_circles(app, world, browser):
     manager.login_staff(world.a.staff["manager"], PASSWORD)
     assert manager.get(f"/staff/circles/{world.a.circle_id}/options").status_code == 200
     assert manager.get(f"/staff/circles/{world.a.other_circle_id}/options").status_code == 404
+
+
+# -- conference rooms: bought and cancelled by count, never below the rooms set up (R3) -----
+
+
+def add_room(app, tenant, extension, name):
+    with app.app_context(), use_scope(tenant.scope):
+        circle = db.session.get(Circle, tenant.circle_id)
+        provisioning.create_unique(
+            circle, extension=extension, display_name=name, kind=UniqueKind.CONFERENCE_ROOM
+        )
+        db.session.commit()
+
+
+def test_rooms_are_cancelled_by_count(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CONFERENCE_ROOM, quantity=3)
+    page = text(circle_client.get("/portal/options"))
+    assert 'name="count_conference_room"' in page
+    assert "Rooms to cancel" in page
+    assert 'name="tick_conference_room"' not in page
+
+
+def test_cancelling_rooms_below_the_rooms_set_up_names_the_rooms(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CONFERENCE_ROOM, quantity=3)
+    add_room(app, world.a, "351", "第二")  # with the factory's 300 会議室: two rooms
+    response = circle_client.post(
+        "/portal/options/cart", {"action": "cancel", "count_conference_room": "2"}
+    )
+    assert response.status_code == 422
+    assert (
+        "The circle has 2 conference rooms but only 1 would remain. "
+        "Delete 1 of them first: 300 会議室, 351 第二"
+    ) in text(response)
+    assert 'data-kind="conference_room"' not in circle_client.get("/portal/cart").get_data(
+        as_text=True
+    )
+    # One of three leaves two rooms for the two rooms set up: accepted, and split (R12).
+    assert (
+        circle_client.post(
+            "/portal/options/cart", {"action": "cancel", "count_conference_room": "1"}
+        ).status_code
+        == 302
+    )
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert (
+        circle_client.post("/portal/cart/confirm", {"cart_id": cart_id(review)}).status_code == 302
+    )
+    assert sorted(options_of(app, world.a), key=lambda r: r[1]) == [
+        (OptionKind.CONFERENCE_ROOM, 1, date(2026, 11, 30)),
+        (OptionKind.CONFERENCE_ROOM, 2, None),
+    ]
+
+
+def test_a_room_set_up_after_the_line_was_added_stops_the_confirmation(app, world, circle_client):
+    give_option(app, world.a, OptionKind.CONFERENCE_ROOM, quantity=2)
+    circle_client.post("/portal/options/cart", {"action": "cancel", "count_conference_room": "1"})
+    review = circle_client.get("/portal/cart").get_data(as_text=True)
+    assert 'data-kind="conference_room"' in review
+    add_room(app, world.a, "351", "第二")
+    before = options_of(app, world.a)
+    response = circle_client.post(
+        "/portal/cart/confirm", {"cart_id": cart_id(review)}, follow_redirects=True
+    )
+    assert (
+        "The circle has 2 conference rooms but only 1 would remain. "
+        "Delete 1 of them first: 300 会議室, 351 第二"
+    ) in text(response)
+    assert options_of(app, world.a) == before

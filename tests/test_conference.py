@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import use_scope
 from tenants.models import Account, Circle, CirclePhoneNumber, Unique, UniqueKind
+from tenants.options import conference
 from tenants.options.models import ConferenceMember, ConferenceRoom, OptionKind
 from tenants.services import provisioning as p
 from tests import option_helpers
@@ -22,6 +24,7 @@ from tests.factories import PASSWORD
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 1 Dec 2026 12:00 JST
 KIND = OptionKind.CONFERENCE_ROOM
+NOT_CONTRACTED = "Conference room is not contracted for this circle."
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -31,7 +34,11 @@ def text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
-def give_option(app, tenant, quantity=1, circle_id=None, ends_on=None):
+# Rooms bought by default: one for the factory's room (300 会議室), one to create (R3).
+ROOMS = 2
+
+
+def give_option(app, tenant, quantity=ROOMS, circle_id=None, ends_on=None):
     option_helpers.give_option(app, tenant, KIND, quantity, circle_id=circle_id, ends_on=ends_on)
 
 
@@ -197,23 +204,39 @@ def test_without_the_option_the_page_says_so_and_offers_to_buy_it(app, world, tr
     page = client.get(f"{base}/conference-rooms")
     assert page.status_code == 200
     body = text(page)
-    assert "not contracted" in body
+    assert NOT_CONTRACTED in body
     assert f'href="{base}/options"' in body
-    assert 'name="name"' not in client.get(f"{base}/conference-rooms/new").get_data(as_text=True)
+    new = client.get(f"{base}/conference-rooms/new")
+    assert new.status_code == 200
+    assert NOT_CONTRACTED in text(new) and 'name="name"' not in text(new)
     response = create(client, base)
-    assert response.status_code == 403
-    assert "not contracted" in text(response)
+    assert response.status_code == 409
+    assert NOT_CONTRACTED in text(response)
     assert [r[2] for r in rooms_state(app, world.a)] == ["300"]  # the factory's room only
 
 
-def test_pending_cancellation_stays_usable_until_the_end_date(app, world, tree):
+def test_pending_cancellation_keeps_the_rooms_usable_until_the_end_date(app, world, tree):
+    """The rooms held can be changed until the end date; no new room takes a room
+    whose cancellation is pending (R3, R12)."""
     client, base = tree
     give_option(app, world.a, ends_on=date(2026, 11, 30))
     page = text(client.get(f"{base}/conference-rooms"))
-    assert "cancellation of this option is pending" in page
-    assert "2026-11-30" in page
-    room_id = new_room_id(create(client, base))
-    assert client.get(f"{base}/conference-rooms/{room_id}").status_code == 200
+    assert (
+        "The cancellation of this option is pending: "
+        "rooms can be used and changed until 2026-11-30."
+    ) in page
+    room = rooms_state(app, world.a)[0][0]
+    changed = client.post(f"{base}/conference-rooms/{room}", room_form(extension="300"))
+    assert changed.status_code == 302
+    before = rooms_state(app, world.a)
+    refused = create(client, base)
+    assert refused.status_code == 422
+    assert (
+        "This circle has 1 conference room(s) and may have 0 (one per room bought and not "
+        "being cancelled). Buy another room on the options page, or delete one, to add a "
+        "new room."
+    ) in text(refused)
+    assert rooms_state(app, world.a) == before
 
 
 def test_after_the_end_date_the_option_is_not_contracted(app, world, browser, clock):
@@ -222,22 +245,20 @@ def test_after_the_end_date_the_option_is_not_contracted(app, world, browser, cl
     client = english(browser(world.a.host))
     assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
     body = text(client.get("/portal/conference-rooms"))
-    assert "not contracted" in body
+    assert NOT_CONTRACTED in body
     assert 'href="/portal/options"' in body
     room = rooms_state(app, world.a)[0][0]
-    assert "not contracted" in text(client.get(f"/portal/conference-rooms/{room}"))
+    assert NOT_CONTRACTED in text(client.get(f"/portal/conference-rooms/{room}"))
     before = rooms_state(app, world.a)
-    assert create(client, "/portal").status_code == 403
-    response = client.post(
-        f"/portal/conference-rooms/{room}", room_form(extension="300"), token_from="/portal/"
-    )
-    assert response.status_code == 403
-    assert (
+    for response in (
+        create(client, "/portal"),
         client.post(
-            f"/portal/conference-rooms/{room}/delete", {}, token_from="/portal/"
-        ).status_code
-        == 403
-    )
+            f"/portal/conference-rooms/{room}", room_form(extension="300"), token_from="/portal/"
+        ),
+        client.post(f"/portal/conference-rooms/{room}/delete", {}, token_from="/portal/"),
+    ):
+        assert response.status_code == 409
+        assert NOT_CONTRACTED in text(response)
     assert rooms_state(app, world.a) == before
 
 
@@ -271,15 +292,92 @@ def test_create_a_room_with_every_setting(app, world, tree):
     assert "営業会議" in listing and "03-1234-5678" in listing
 
 
-def test_participant_limit_is_five_lines_per_block_bought(app, world, portal):
+def test_every_room_takes_five_participants_however_many_rooms_are_bought(app, world, portal):
     give_option(app, world.a, quantity=3)
-    assert "up to 15 participants" in text(portal.get("/portal/conference-rooms"))
-    assert "Up to 15 participants" in text(portal.get("/portal/conference-rooms/new"))
+    assert "Each room takes up to 5 participants at once (5 lines)." in text(
+        portal.get("/portal/conference-rooms")
+    )
+    assert "Up to 5 participants (5 lines) from extensions and from outside." in text(
+        portal.get("/portal/conference-rooms/new")
+    )
 
 
-def test_one_block_gives_five_lines(app, world, portal):
-    give_option(app, world.a)
-    assert "up to 5 participants" in text(portal.get("/portal/conference-rooms"))
+# -- as many rooms as bought (R3) ---------------------------------------------------------------
+
+FULL = (
+    "This circle has {rooms} conference room(s) and may have {n} (one per room bought and "
+    "not being cancelled). Buy another room on the options page, or delete one, to add a "
+    "new room."
+)
+FULL_NOTICE = (
+    "Every room bought is set up: buy another room on the options page, or delete one, "
+    "to add a new room."
+)
+
+
+def test_a_circle_that_bought_two_rooms_cannot_create_a_third(app, world, browser, clock):
+    """The issue's case, on a circle with no room yet: two bought, two made, the third
+    refused with nothing changed."""
+    give_option(app, world.a, quantity=2, circle_id=world.a.other_circle_id)
+    client = english(browser(world.a.host))
+    assert client.login_staff(world.a.staff["admin"], PASSWORD).status_code == 302
+    base = f"/staff/circles/{world.a.other_circle_id}"
+    new_room_id(create(client, base, name="第一", extension="251"))
+    new_room_id(create(client, base, name="第二", extension="252"))
+    before = rooms_state(app, world.a, circle_id=world.a.other_circle_id)
+    refused = create(client, base, name="第三", extension="253")
+    assert refused.status_code == 422
+    assert FULL.format(rooms=2, n=2) in text(refused)
+    assert rooms_state(app, world.a, circle_id=world.a.other_circle_id) == before
+    listing = text(client.get(f"{base}/conference-rooms"))
+    assert "Rooms: 2 of 2 bought." in listing
+    assert FULL_NOTICE in listing
+    assert f'href="{base}/conference-rooms/new"' not in listing
+
+
+def test_the_factory_room_counts_and_buying_one_more_allows_one_more(app, world, portal):
+    give_option(app, world.a, quantity=1)  # the factory's room 300 takes it
+    assert FULL_NOTICE in text(portal.get("/portal/conference-rooms/new"))
+    refused = create(portal, "/portal")
+    assert refused.status_code == 422
+    assert FULL.format(rooms=1, n=1) in text(refused)
+    give_option(app, world.a, quantity=1)
+    assert "Rooms: 1 of 2 bought." in text(portal.get("/portal/conference-rooms"))
+    new_room_id(create(portal, "/portal"))
+
+
+def test_rooms_whose_cancellation_is_pending_are_not_counted(app, world, portal):
+    give_option(app, world.a, quantity=1, ends_on=date(2026, 11, 30))
+    give_option(app, world.a, quantity=2)
+    page = text(portal.get("/portal/conference-rooms"))
+    assert "1 room(s) bought end on 2026-11-30." in page
+    assert "Rooms: 1 of 2 bought." in page
+    new_room_id(create(portal, "/portal"))
+    refused = create(portal, "/portal", extension="251")
+    assert refused.status_code == 422
+    assert FULL.format(rooms=2, n=2) in text(refused)
+
+
+def test_a_full_circle_still_changes_and_deletes_its_rooms(app, world, portal):
+    give_option(app, world.a, quantity=1)
+    room = rooms_state(app, world.a)[0][0]
+    saved = portal.post(f"/portal/conference-rooms/{room}", room_form(extension="300"))
+    assert saved.status_code == 302
+    deleted = portal.post(f"/portal/conference-rooms/{room}/delete", {})
+    assert deleted.status_code == 302
+    assert rooms_state(app, world.a) == []
+    new_room_id(create(portal, "/portal"))
+
+
+def test_the_room_count_service_refuses_a_room_past_the_rooms_bought(app, world):
+    give_option(app, world.a, quantity=1)
+    with app.test_request_context(), force_locale("en"), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        outcome = conference.save_room(
+            circle, None, conference.RoomInput(name="新規", extension="251"), date(2026, 11, 10)
+        )
+        assert outcome.errors == {"rooms": [FULL.format(rooms=1, n=1)]}
+        assert conference.room_count(circle, date(2026, 11, 10)) == conference.RoomCount(1, 1)
 
 
 def test_menu_lists_the_conference_rooms(app, world, portal):
@@ -491,7 +589,7 @@ def test_only_phones_can_be_members(app, world, portal):
 
 def test_a_number_leads_to_one_room_only(app, world, tree):
     client, base = tree
-    give_option(app, world.a)
+    give_option(app, world.a, quantity=3)
     number = str(number_ids(app, world.a)[0])
     first = new_room_id(create(client, base, name="第一", phone_number_id=number))
     before = rooms_state(app, world.a)
@@ -515,22 +613,18 @@ def test_broadcast_needs_a_member(app, world, portal):
     assert "Tick at least one phone" in text(response)
 
 
-def test_broadcast_members_are_limited_by_the_lines_bought(app, world, portal):
-    give_option(app, world.a)  # 5 lines: the caller and 4 members
+def test_broadcast_members_are_limited_by_the_five_lines_of_a_room(app, world, portal):
+    give_option(app, world.a, quantity=4)  # more rooms bought: still 5 lines each
     phones = [*phone_ids(app, world.a), *add_phones(app, world.a, "203", "204", "205")]
     assert len(phones) == 5
     response = create(portal, "/portal", broadcast="1", members=[str(u) for u in phones])
     assert response.status_code == 422
-    assert "at most 4 members" in text(response)
+    assert (
+        "A room has 5 lines: a broadcast room can ring at most 4 members "
+        "(the caller takes one line). Untick some."
+    ) in text(response)
     assert (
         create(portal, "/portal", broadcast="1", members=[str(u) for u in phones[:4]]).status_code
-        == 302
-    )
-    give_option(app, world.a)  # 10 lines
-    assert (
-        create(
-            portal, "/portal", extension="251", broadcast="1", members=[str(u) for u in phones]
-        ).status_code
         == 302
     )
 

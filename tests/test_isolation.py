@@ -3,13 +3,14 @@ route, form field or host. Table-driven over ``tests/isolation_routes.py``."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import aliased
 
 from pbx_platform.db import TenantScoped, db
@@ -17,7 +18,8 @@ from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import Circle, PickupGroup, Reseller, StaffKind, Unique
 from tenants.services import provisioning as p
-from tests.factories import PASSWORD, World
+from tests.conftest import SharedDatabase
+from tests.factories import PASSWORD, World, build_world
 from tests.form_versions import with_version
 from tests.isolation_routes import (
     ID_KINDS,
@@ -31,11 +33,18 @@ from tests.isolation_routes import (
     build_targets,
 )
 
+# The world and the targets are built once for the module, in its shared transaction;
+# each test runs in a savepoint of it and is rolled back to it (tests/conftest.py).
 
-@pytest.fixture
-def targets(app: Flask, world: World) -> Targets:
-    with app.app_context():
-        return build_targets(world)
+
+@pytest.fixture(scope="module")
+def world(shared_database: SharedDatabase) -> World:
+    return shared_database.build(build_world)
+
+
+@pytest.fixture(scope="module")
+def targets(shared_database: SharedDatabase, world: World) -> Targets:
+    return shared_database.build(lambda: build_targets(world))
 
 
 # -- what must not change -----------------------------------------------------------------------
@@ -52,14 +61,24 @@ def _tenant_classes() -> list[type[Any]]:
     )
 
 
+@functools.cache
+def _every_column_of_every_tenant_table() -> tuple[tuple[str, Select[Any]], ...]:
+    return tuple(
+        (
+            cls.__tablename__,
+            select(*(getattr(cls, attr.key) for attr in db.inspect(cls).column_attrs)),
+        )
+        for cls in _tenant_classes()
+    )
+
+
 def state_of(app: Flask, scope: Scope) -> dict[str, dict[int, tuple[Any, ...]]]:
     """Every row of every tenant table that ``scope`` sees, column by column."""
     state: dict[str, dict[int, tuple[Any, ...]]] = {}
     with app.app_context(), use_scope(scope):
-        for cls in _tenant_classes():
-            keys = [attr.key for attr in db.inspect(cls).column_attrs]
-            rows = db.session.execute(select(*(getattr(cls, key) for key in keys))).all()
-            state[cls.__tablename__] = {row.id: tuple(row) for row in rows}
+        for table, query in _every_column_of_every_tenant_table():
+            rows = db.session.execute(query).all()
+            state[table] = {row.id: tuple(row) for row in rows}
     return state
 
 
@@ -68,37 +87,46 @@ def state_of(app: Flask, scope: Scope) -> dict[str, dict[int, tuple[Any, ...]]]:
 CROSSING_ALLOWED = {("reseller", "oem_account_id")}
 
 
+@functools.cache
+def _crossing_queries() -> tuple[tuple[str, str, Select[Any]], ...]:
+    """For each tenant foreign key: (table, column, the ids of the rows whose key leads
+    to a row of another reseller, account or circle). Built once: making the aliased
+    expressions costs far more than running them."""
+    queries: list[tuple[str, str, Select[Any]]] = []
+    classes = {cls.__tablename__: cls for cls in _tenant_classes()}
+    for child in classes.values():
+        mapper = db.inspect(child)
+        for column in child.__table__.columns:
+            if (child.__tablename__, column.name) in CROSSING_ALLOWED:
+                continue
+            for foreign_key in column.foreign_keys:
+                parent = classes.get(foreign_key.column.table.name)
+                if parent is None:
+                    continue
+                levels = set(child.__tenant_columns__) & set(parent.__tenant_columns__)
+                c, q = aliased(child), aliased(parent)
+                key = mapper.get_property_by_column(column).key
+                target = db.inspect(parent).get_property_by_column(foreign_key.column).key
+                differ = [
+                    getattr(c, child.__tenant_columns__[level])
+                    != getattr(q, parent.__tenant_columns__[level])
+                    for level in sorted(levels)
+                ]
+                if not differ:
+                    continue
+                query = (
+                    select(c.id).join(q, getattr(c, key) == getattr(q, target)).where(or_(*differ))
+                )
+                queries.append((child.__tablename__, column.name, query))
+    return tuple(queries)
+
+
 def crossed_references(app: Flask) -> list[str]:
     """Rows whose foreign key leads to a row of another reseller, account or circle."""
     found: list[str] = []
-    classes = {cls.__tablename__: cls for cls in _tenant_classes()}
     with app.app_context(), platform_bypass("tests.isolation.crossed_references"):
-        for child in classes.values():
-            mapper = db.inspect(child)
-            for column in child.__table__.columns:
-                if (child.__tablename__, column.name) in CROSSING_ALLOWED:
-                    continue
-                for foreign_key in column.foreign_keys:
-                    parent = classes.get(foreign_key.column.table.name)
-                    if parent is None:
-                        continue
-                    levels = set(child.__tenant_columns__) & set(parent.__tenant_columns__)
-                    c, q = aliased(child), aliased(parent)
-                    key = mapper.get_property_by_column(column).key
-                    target = db.inspect(parent).get_property_by_column(foreign_key.column).key
-                    differ = [
-                        getattr(c, child.__tenant_columns__[level])
-                        != getattr(q, parent.__tenant_columns__[level])
-                        for level in sorted(levels)
-                    ]
-                    if not differ:
-                        continue
-                    rows = db.session.execute(
-                        select(c.id)
-                        .join(q, getattr(c, key) == getattr(q, target))
-                        .where(or_(*differ))
-                    ).all()
-                    found += [f"{child.__tablename__}#{row.id}.{column.name}" for row in rows]
+        for table, column, query in _crossing_queries():
+            found += [f"{table}#{row.id}.{column}" for row in db.session.execute(query).all()]
     return found
 
 
@@ -508,3 +536,17 @@ def test_the_crossing_check_finds_a_reference_into_another_tenant(app: Flask, wo
         )
         db.session.commit()
     assert crossed_references(app) == [f"unique_entry#{world.a.unique_id}.pickup_group_id"]
+
+
+def test_what_one_test_changed_in_the_shared_world_is_gone_in_the_next(
+    app: Flask, world: World
+) -> None:
+    """Runs after the test above (pytest keeps the file's order): its forged reference
+    was rolled back with its savepoint, and the world built for the module is intact."""
+    assert crossed_references(app) == []
+    with app.app_context(), use_scope(world.a.scope):
+        unique = db.session.get(Unique, world.a.unique_id)
+        assert unique is not None
+        assert (
+            unique.pickup_group_id is None or unique.pickup_group.reseller_id == world.a.reseller_id
+        )

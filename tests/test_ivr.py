@@ -32,6 +32,7 @@ from tests.factories import PASSWORD
 
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)  # Tue 10 Nov 2026, 12:00 JST
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 12:00 JST
+NOT_CONTRACTED = "IVR is not contracted for this circle."
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -695,20 +696,25 @@ def test_without_the_option_the_pages_say_not_contracted_and_refuse_changes(
         page = client.get(path)
         assert page.status_code == 200
         body = text(page)
-        assert "The IVR option is not contracted for this circle." in body
+        assert NOT_CONTRACTED in body
         assert 'href="/portal/options"' in body
         assert 'name="channels"' not in body
     before = state(app, world.a, ivr_id)
-    assert client.post("/portal/ivrs", {"extension": "600", "display_name": "x"}).status_code == 403
-    assert client.post(f"/portal/ivrs/{ivr_id}", settings(channels="9"),
-                       token_from="/portal/ivrs").status_code == 403  # fmt: skip
-    assert client.get(f"/portal/ivrs/{ivr_id}/prompt.wav").status_code == 404
+    for response in (
+        client.post("/portal/ivrs", {"extension": "600", "display_name": "x"}),
+        client.post(f"/portal/ivrs/{ivr_id}", settings(channels="9"), token_from="/portal/ivrs"),
+        client.get(f"/portal/ivrs/{ivr_id}/prompt.wav"),
+    ):
+        assert response.status_code == 409
+        assert NOT_CONTRACTED in text(response)
     staff = login_staff(world, browser, "admin")
     base = f"/staff/circles/{world.a.circle_id}"
     body = text(staff.get(f"{base}/ivrs/{ivr_id}"))
-    assert "The IVR option is not contracted for this circle." in body
+    assert NOT_CONTRACTED in body
     assert f'href="{base}/options"' in body
-    assert staff.post(f"{base}/ivrs/{ivr_id}/delete", token_from=f"{base}/ivrs").status_code == 403
+    refused = staff.post(f"{base}/ivrs/{ivr_id}/delete", token_from=f"{base}/ivrs")
+    assert refused.status_code == 409
+    assert NOT_CONTRACTED in text(refused)
     assert ivr_ids(app, world.a) == [ivr_id]
     assert state(app, world.a, ivr_id) == before
 
@@ -732,11 +738,12 @@ def test_pending_cancellation_stays_usable_until_its_end_date_then_not(app, worl
     client = english(browser(world.a.host))
     client.login_circle(world.a.circle_login, PASSWORD)
     body = text(client.get(f"/portal/ivrs/{ivr_id}"))
-    assert "The IVR option is not contracted for this circle." in body
+    assert NOT_CONTRACTED in body
     assert 'href="/portal/options"' in body
     response = client.post(f"/portal/ivrs/{ivr_id}", settings(channels="3"),
                            token_from="/portal/ivrs")  # fmt: skip
-    assert response.status_code == 403
+    assert response.status_code == 409
+    assert NOT_CONTRACTED in text(response)
     assert state(app, world.a, ivr_id)["channels"] == 9
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tenants.options.models import OptionKind
+from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD
 from tests.option_helpers import give_option, uniques_of
 
 
 @pytest.fixture
 def client(world, browser):
-    c = browser(world.a.host)
+    c = pin_locale(browser(world.a.host))
     assert c.login_circle(world.a.circle_login, PASSWORD).status_code == 302
     return c
 
@@ -33,9 +34,7 @@ def test_more_ticks_than_licences_are_refused(app, world, client):
         "/portal/licences", {"monitoring": [str(uniques["受付"].id), str(uniques["携帯"].id)]}
     )
     assert response.status_code == 422
-    assert "licences" in response.get_data(as_text=True) or "ライセンス" in response.get_data(
-        as_text=True
-    )
+    assert "Monitoring licences: 2 ticked but only 1 licences are contracted." in text(response)
     assert not any(u.monitoring for u in uniques_of(app, world.a).values())
 
 
@@ -44,8 +43,10 @@ def test_whispering_refused_for_au_naming_the_unique(app, world, client):
     au_phone = uniques_of(app, world.a)["携帯"]  # a mobile on au in the factory
     response = client.post("/portal/licences", {"whispering": str(au_phone.id)})
     assert response.status_code == 422
-    text = response.get_data(as_text=True)
-    assert "202" in text and "携帯" in text
+    assert (
+        "Whispering is not available for 202 携帯 (PHS and au phones cannot be whispered to)."
+        in text(response)
+    )
     assert uniques_of(app, world.a)["携帯"].whispering is False
 
 
@@ -64,7 +65,10 @@ def test_whispering_refused_for_phs(app, world, client):
         db.session.commit()
     response = client.post("/portal/licences", {"whispering": str(phs)})
     assert response.status_code == 422
-    assert "倉庫PHS" in response.get_data(as_text=True)
+    assert (
+        "Whispering is not available for 250 倉庫PHS (PHS and au phones cannot be whispered to)."
+        in text(response)
+    )
 
 
 def test_conference_rooms_and_foreign_ids_are_refused(app, world, client):
@@ -79,9 +83,27 @@ def test_conference_rooms_and_foreign_ids_are_refused(app, world, client):
     assert uniques_of(app, world.b)["受付"].monitoring is False
 
 
-def test_not_contracted_says_so(world, client):
-    page = client.get("/portal/licences").get_data(as_text=True)
-    assert "/portal/options" in page
+NOT_CONTRACTED = "Monitoring and whispering is not contracted for this circle."
+
+
+def test_without_either_licence_the_page_says_so_and_changes_are_refused(app, world, client):
+    page = client.get("/portal/licences")
+    assert page.status_code == 200
+    assert NOT_CONTRACTED in text(page)
+    assert 'href="/portal/options"' in text(page)
+    phone = uniques_of(app, world.a)["受付"].id
+    refused = client.post("/portal/licences", {"monitoring": str(phone)})
+    assert refused.status_code == 409
+    assert NOT_CONTRACTED in text(refused)
+    assert not uniques_of(app, world.a)["受付"].monitoring
+
+
+def test_one_of_the_two_licences_is_enough_for_the_page(app, world, client):
+    give_option(app, world.a, OptionKind.WHISPERING, quantity=1)
+    page = text(client.get("/portal/licences"))
+    assert NOT_CONTRACTED not in page
+    phone = uniques_of(app, world.a)["受付"].id
+    assert client.post("/portal/licences", {"whispering": str(phone)}).status_code == 302
 
 
 def test_staff_tree_and_isolation(app, world, browser):

@@ -23,6 +23,7 @@ from tests.factories import PASSWORD
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 1 Dec 2026 12:00 JST
 KIND = OptionKind.OUTBOUND_SELECTION
+NOT_CONTRACTED = "Outbound number selection is not contracted for this circle."
 NOT_A_TERMINAL = "An outbound number selector cannot be registered as a terminal"
 
 
@@ -182,11 +183,13 @@ def new_selector_id(response):
 def test_without_the_option_the_page_says_so_and_offers_to_buy_it(app, world, tree):
     client, base = tree
     body = text(client.get(f"{base}/outbound-selectors"))
-    assert "not contracted" in body
+    assert NOT_CONTRACTED in body
     assert f'href="{base}/options"' in body
-    assert "not contracted" in text(client.get(f"{base}/outbound-selectors/new"))
+    new = client.get(f"{base}/outbound-selectors/new")
+    assert new.status_code == 200 and NOT_CONTRACTED in text(new)
     response = create(app, world, client, base)
-    assert response.status_code == 403
+    assert response.status_code == 409
+    assert NOT_CONTRACTED in text(response)
     assert selectors_state(app, world.a) == []
 
 
@@ -205,13 +208,17 @@ def test_after_the_end_date_the_option_is_not_contracted(app, world, browser, cl
     client = english(browser(world.a.host))
     assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
     body = text(client.get("/portal/outbound-selectors"))
-    assert "not contracted" in body and 'href="/portal/options"' in body
-    assert "not contracted" in text(client.get(f"/portal/outbound-selectors/{selector}"))
+    assert NOT_CONTRACTED in body and 'href="/portal/options"' in body
+    assert NOT_CONTRACTED in text(client.get(f"/portal/outbound-selectors/{selector}"))
     before = selectors_state(app, world.a)
-    assert create(app, world, client, "/portal").status_code == 403
     url = f"/portal/outbound-selectors/{selector}"
-    assert client.post(url, selector_form(app, world.a, name="x")).status_code == 403
-    assert client.post(f"{url}/delete", {}, token_from=url).status_code == 403
+    for response in (
+        create(app, world, client, "/portal"),
+        client.post(url, selector_form(app, world.a, name="x")),
+        client.post(f"{url}/delete", {}, token_from=url),
+    ):
+        assert response.status_code == 409
+        assert NOT_CONTRACTED in text(response)
     assert selectors_state(app, world.a) == before
 
 

@@ -8,7 +8,7 @@ submit) is refused the second time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
-from tenants.models import Account, AccountOption, AccountOptionKind, Circle, Staff
+from tenants.models import Account, AccountOption, AccountOptionKind, Circle, Staff, Unique
 from tenants.options import services
 from tenants.options.dates import cancellation_effective_date, tokyo_today
 from tenants.options.models import (
@@ -216,22 +216,40 @@ def _validate(
                 )
             )
         remaining = holding.quantity - holding.pending_quantity - quantity
-        ticked = services.ticked_uniques(target.circle, kind)
-        if len(ticked) > remaining:
-            names = ", ".join(f"{u.extension or '—'} {u.display_name}" for u in ticked)
-            raise CartError(
-                str(
-                    _l(
-                        "%(ticked)d uniques use %(option)s but only %(remaining)d would remain. "
-                        "Untick %(excess)d of them first: %(names)s",
-                        ticked=len(ticked),
-                        option=holding.label,
-                        remaining=remaining,
-                        excess=len(ticked) - remaining,
-                        names=names,
-                    )
-                )
+        in_use = services.units_in_use(target.circle, kind)
+        if len(in_use) > remaining:
+            raise CartError(_below_use_message(kind, holding.label, in_use, remaining))
+
+
+def _below_use_message(
+    kind: OptionKind, label: str, in_use: Sequence[Unique], remaining: int
+) -> str:
+    """A cancellation by count would leave fewer units than uniques use: name them.
+    Licences (R7, R8) are unticked first; conference rooms (R3, one room per unit
+    bought) are deleted first."""
+    names = ", ".join(f"{u.extension or '—'} {u.display_name}" for u in in_use)
+    if kind == OptionKind.CONFERENCE_ROOM:
+        return str(
+            _l(
+                "The circle has %(rooms)d conference rooms but only %(remaining)d would remain. "
+                "Delete %(excess)d of them first: %(names)s",
+                rooms=len(in_use),
+                remaining=remaining,
+                excess=len(in_use) - remaining,
+                names=names,
             )
+        )
+    return str(
+        _l(
+            "%(ticked)d uniques use %(option)s but only %(remaining)d would remain. "
+            "Untick %(excess)d of them first: %(names)s",
+            ticked=len(in_use),
+            option=label,
+            remaining=remaining,
+            excess=len(in_use) - remaining,
+            names=names,
+        )
+    )
 
 
 def _validate_account(account: Account, action: CartAction, kind: OptionKind, today: date) -> None:
@@ -310,6 +328,9 @@ def confirm(
             )
         )
     today = tokyo_today(now)
+    if target.circle is not None:
+        # What the lines are checked against (rooms, ticks) cannot change meanwhile.
+        services.lock_options(target.circle)
     for line in cart.lines:
         _check_kind(principal, target, line.kind)
         _validate(target, line.action, line.kind, line.quantity, today=today)

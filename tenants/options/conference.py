@@ -1,9 +1,23 @@
 """R3 conference rooms, and the checks every virtual unique of a circle shares.
 
 A conference room is a unique of kind ``conference_room`` (its name and extension)
-with a ``ConferenceRoom`` row (incoming number, PIN, broadcast members). While the
-circle holds the conference room option it may have any number of rooms; each room
-takes up to ``quantity × 5`` participants (R3: 5 lines, more with more blocks bought).
+with a ``ConferenceRoom`` row (incoming number, PIN, broadcast members).
+
+R3, as the manual gives it (会議室: 最大5人(5回線)からの同時通話が可能; each room is set
+up as a unique of its own): what a circle buys is conference rooms, and each room
+bought is one room of 5 lines, 5 participants at once (a broadcast room: the caller
+and 4 members). So a circle has at most as many rooms as it bought:
+
+* a new room is refused once the circle has as many rooms as the units it holds that
+  are not being cancelled (units whose cancellation is pending are already counted
+  out, so the rooms still fit on the day it takes effect); changing or deleting an
+  existing room is always possible while the option is held;
+* rooms are cancelled by count through the cart (``tenants.options.cart``, R10, R11),
+  and a cancellation that would leave fewer rooms than exist is refused, naming the
+  rooms, as licences name the ticked uniques (R7, R8).
+
+Creating a room and confirming a cart lock the circle's options
+(``services.lock_options``), so two requests cannot each take the last room.
 
 The name, extension and phone-number checks below are shared with outbound number
 selection (R4, ``tenants.options.outbound``): both are virtual uniques of the circle.
@@ -29,7 +43,12 @@ from pbx_platform.versioning import check_edit, claim_edit
 from tenants.labels import national
 from tenants.models import Circle, CirclePhoneNumber, RingGroup, Unique, UniqueKind
 from tenants.options import services
-from tenants.options.models import ConferenceMember, ConferenceRoom, OptionKind
+from tenants.options.models import (
+    LINES_PER_CONFERENCE_ROOM,
+    ConferenceMember,
+    ConferenceRoom,
+    OptionKind,
+)
 from tenants.services.provisioning import EXTENSION_RANGES, create_unique, extension_in_range
 
 NAME_MAX = 80  # Unique.display_name
@@ -37,14 +56,6 @@ PIN_MIN, PIN_MAX = 4, 8
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _ID_DIGITS_MAX = 12
 _TICKED = {"1", "on", "true", "y", "yes"}
-
-
-class OptionNotContracted(Exception):
-    """The circle does not hold the option today: its settings cannot change."""
-
-    def __init__(self, kind: OptionKind) -> None:
-        super().__init__(kind.value)
-        self.kind = kind
 
 
 @dataclass
@@ -70,12 +81,6 @@ class Outcome:
 def normalized(raw: str | None) -> str:
     """What a Japanese user typed, NFKC-normalised (full-width ２０１ → 201) and trimmed."""
     return unicodedata.normalize("NFKC", raw or "").strip()
-
-
-def require_option(circle: Circle, kind: OptionKind, today: date) -> None:
-    """An option is usable through its end date, even with its cancellation pending."""
-    if not services.is_contracted(circle, kind, today):
-        raise OptionNotContracted(kind)
 
 
 def parse_id(raw: str | None) -> int | None:
@@ -239,9 +244,40 @@ class RoomInput:
     member_ids: list[str] = field(default_factory=list)
 
 
-def participant_limit(circle: Circle, today: date) -> int:
-    """R3: 5 lines per conference block bought; every room of the circle may use them."""
-    return services.holding(circle, OptionKind.CONFERENCE_ROOM, today).participant_limit
+@dataclass(frozen=True)
+class RoomCount:
+    """R3: the rooms a circle has, and how many it may have (one per room bought)."""
+
+    rooms: int
+    allowed: int
+
+    @property
+    def full(self) -> bool:
+        return self.rooms >= self.allowed
+
+
+def room_count(circle: Circle, today: date) -> RoomCount:
+    """Rooms against the units held today and not being cancelled (R3, R12)."""
+    holding = services.holding(circle, OptionKind.CONFERENCE_ROOM, today)
+    return RoomCount(len(services.room_uniques(circle)), holding.cancellable_quantity)
+
+
+def _check_room_count(outcome: Outcome, circle: Circle, today: date) -> None:
+    """R3: one room per room bought; the circle's options are locked first, so two
+    requests cannot both take the last one."""
+    services.lock_options(circle)
+    count = room_count(circle, today)
+    if count.full:
+        outcome.add(
+            "rooms",
+            _l(
+                "This circle has %(rooms)d conference room(s) and may have %(n)d (one per "
+                "room bought and not being cancelled). Buy another room on the options page, "
+                "or delete one, to add a new room.",
+                rooms=count.rooms,
+                n=count.allowed,
+            ),
+        )
 
 
 def _room_query() -> Any:
@@ -377,8 +413,8 @@ def _check_members(
         outcome.add(
             "member_ids",
             _l(
-                "With %(lines)d lines, a broadcast room can ring at most %(n)d members (the "
-                "caller takes one line). Untick some, or buy more conference lines.",
+                "A room has %(lines)d lines: a broadcast room can ring at most %(n)d members "
+                "(the caller takes one line). Untick some.",
                 lines=limit,
                 n=limit - 1,
             ),
@@ -400,14 +436,17 @@ def save_room(
     circle's phones, no more than the lines allow besides the caller).
 
     Everything is checked before anything is assigned: a refused change leaves the
-    room as it was. Raises ``OptionNotContracted`` when the circle does not hold R3.
+    room as it was. A new room needs a room bought and not yet used (see the module's
+    docstring). Raises ``services.OptionNotContracted`` when the circle does not hold R3.
     ``version``: the ``edit_version`` of the room's unique the form was opened at; a
     stale form raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``).
     """
-    require_option(circle, OptionKind.CONFERENCE_ROOM, today)
+    services.require_contracted(circle, OptionKind.CONFERENCE_ROOM, today)
     if entry is not None and version is not None:
         check_edit(entry.unique, version)
     outcome = Outcome(values=room_values(entry))
+    if entry is None:
+        _check_room_count(outcome, circle, today)
     own_id = entry.id if entry else None
     name = check_name(outcome, data.name)
     extension = check_extension(outcome, circle, data.extension, own_id)
@@ -417,8 +456,9 @@ def save_room(
     outcome.values["broadcast"] = bool(broadcast)
     if broadcast is None:
         outcome.add("broadcast", _l("Tick the box or leave it empty."))
-    limit = participant_limit(circle, today)
-    members = _check_members(outcome, circle, data.member_ids, bool(broadcast), limit)
+    members = _check_members(
+        outcome, circle, data.member_ids, bool(broadcast), LINES_PER_CONFERENCE_ROOM
+    )
     if not outcome.ok:
         return outcome
 
@@ -464,7 +504,7 @@ def save_room(
 
 def delete_room(circle: Circle, entry: RoomEntry, today: date) -> None:
     """Remove the room and its unique (its extension becomes free)."""
-    require_option(circle, OptionKind.CONFERENCE_ROOM, today)
+    services.require_contracted(circle, OptionKind.CONFERENCE_ROOM, today)
     with audit_action("conference.delete"):
         if entry.room is not None:
             db.session.delete(entry.room)

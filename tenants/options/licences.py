@@ -16,6 +16,8 @@ from tenants.options import services
 from tenants.options.models import OptionKind
 
 LICENCES_VERSION = "licences_edit_version"
+# The page serves two options: it is "not contracted" while the circle holds neither.
+PAGE_LABEL = _l("Monitoring and whispering")
 
 
 class LicenceError(ValueError):
@@ -46,10 +48,17 @@ def save_ticks(
     today: date,
     version: int | None = None,
 ) -> None:
-    """Tick uniques for monitoring and whispering, no more than the licences held.
+    """Tick uniques for monitoring and whispering, no more than the licences held (the
+    circle's options locked, so a cart cancelling licences meanwhile waits).
 
     ``version``: the circle's ``licences_edit_version`` the page was opened at; a stale
     page raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``)."""
+    services.lock_options(circle)
+    if not any(
+        services.is_contracted(circle, kind, today)
+        for kind in (OptionKind.MONITORING, OptionKind.WHISPERING)
+    ):
+        raise services.OptionNotContracted(OptionKind.MONITORING, label=PAGE_LABEL)
     if version is not None:
         check_edit(circle, version, LICENCES_VERSION)
     phones = {u.id: u for u in terminals(circle)}

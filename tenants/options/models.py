@@ -50,11 +50,12 @@ CIRCLE_KINDS = (
     OptionKind.WHISPERING,
 )
 ACCOUNT_KINDS = (OptionKind.OEM_SERVER, OptionKind.INVOICE_MAILING)
-# Bought by count: licences (R7, R8), and conference rooms by blocks of 5 lines (R3).
+# Bought by count: licences (R7, R8), and conference rooms, one room of 5 lines each (R3).
 QUANTITY_KINDS = (OptionKind.MONITORING, OptionKind.WHISPERING, OptionKind.CONFERENCE_ROOM)
-# R10: monitoring and whispering are cancelled by entering a count; the others by a tick.
-CANCEL_BY_COUNT = (OptionKind.MONITORING, OptionKind.WHISPERING)
-LINES_PER_CONFERENCE_BLOCK = 5
+# R10: monitoring and whispering are cancelled by entering a count, and so are conference
+# rooms, which are bought by count too (R3); the others by a tick.
+CANCEL_BY_COUNT = (OptionKind.MONITORING, OptionKind.WHISPERING, OptionKind.CONFERENCE_ROOM)
+LINES_PER_CONFERENCE_ROOM = 5
 
 
 class CircleOption(CircleOwned, Timestamped, Model):

@@ -23,6 +23,7 @@ from pbx_platform.db import db
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.labels import national
 from tenants.models import Circle, CirclePhoneNumber, Unique, UniqueKind
+from tenants.options import services
 from tenants.options.conference import (
     Outcome,
     check_extension,
@@ -30,7 +31,6 @@ from tenants.options.conference import (
     circle_number,
     new_virtual_unique,
     normalized,
-    require_option,
 )
 from tenants.options.models import OptionKind, OutboundSelector
 
@@ -152,10 +152,10 @@ def save_selector(
     in the circle) and the caller number (required, one of the circle's numbers, one
     selector per number). A request to make it a terminal is refused.
 
-    Everything is checked before anything is assigned. Raises ``OptionNotContracted``
+    Everything is checked before anything is assigned. Raises ``services.OptionNotContracted``
     when the circle does not hold R4. ``version``: as for ``conference.save_room``.
     """
-    require_option(circle, OptionKind.OUTBOUND_SELECTION, today)
+    services.require_contracted(circle, OptionKind.OUTBOUND_SELECTION, today)
     if entry is not None and version is not None:
         check_edit(entry.unique, version)
     outcome = Outcome(values=selector_values(entry))
@@ -197,7 +197,7 @@ def save_selector(
 
 def delete_selector(circle: Circle, entry: SelectorEntry, today: date) -> None:
     """Remove the selector and its unique (its extension becomes free)."""
-    require_option(circle, OptionKind.OUTBOUND_SELECTION, today)
+    services.require_contracted(circle, OptionKind.OUTBOUND_SELECTION, today)
     with audit_action("outbound_selector.delete"):
         if entry.selector is not None:
             db.session.delete(entry.selector)

@@ -83,6 +83,11 @@ def downloads_allowed(circle: Circle, today: date) -> bool:
     return services.is_contracted(circle, OptionKind.CALL_RECORDING, today)
 
 
+def require_downloads(circle: Circle, today: date) -> None:
+    """R6: ``services.OptionNotContracted`` once recording has ended."""
+    services.require_contracted(circle, OptionKind.CALL_RECORDING, today)
+
+
 def phone_uniques(circle: Circle) -> Sequence[Unique]:
     """The terminals whose calls are recorded (rooms and IVRs record through them)."""
     return db.session.scalars(
@@ -93,13 +98,15 @@ def phone_uniques(circle: Circle) -> Sequence[Unique]:
 
 
 def save_refusals(
-    circle: Circle, refused_ids: Iterable[int], *, version: int | None = None
+    circle: Circle, refused_ids: Iterable[int], today: date, *, version: int | None = None
 ) -> None:
-    """R6: a ticked unique's calls are not recorded. Ids outside the circle are refused.
+    """R6: a ticked unique's calls are not recorded. Ids outside the circle are refused;
+    so is a circle that does not hold the option today (``services.OptionNotContracted``).
 
     ``version``: the circle's ``recording_edit_version`` the page was opened at (the
     page edits a tick on every phone, so the circle holds its version); a stale page
     raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``)."""
+    services.require_contracted(circle, OptionKind.CALL_RECORDING, today)
     if version is not None:
         check_edit(circle, version, RECORDING_VERSION)
     uniques = {u.id: u for u in phone_uniques(circle)}
@@ -115,8 +122,13 @@ def save_refusals(
         db.session.flush()
 
 
-def set_limit(circle: Circle, limit_gb: int) -> None:
-    """Staff raise (or lower) the storage limit after the customer contacted them."""
+def set_limit(circle: Circle, limit_gb: int, today: date) -> None:
+    """R6: staff raise (or lower) the storage limit after the customer contacted them.
+
+    Only for a circle that holds full call recording today (a pending cancellation
+    included): without the option there is no storage to limit, and
+    ``services.OptionNotContracted`` is raised with nothing changed."""
+    services.require_contracted(circle, OptionKind.CALL_RECORDING, today)
     if not 1 <= limit_gb <= MAX_LIMIT_GB:
         raise RecordingError(
             str(_l("Enter a number from %(min)d to %(max)d.", min=1, max=MAX_LIMIT_GB))
@@ -145,11 +157,11 @@ def store(
     direction: str = "in",
     remote_number: str = "",
 ) -> Recording:
-    """Keep one recording; refused while the option is not held or past the limit (R6)."""
-    if not services.is_contracted(
+    """Keep one recording; refused while the option is not held
+    (``services.OptionNotContracted``) or past the limit (R6)."""
+    services.require_contracted(
         circle, OptionKind.CALL_RECORDING, started_at.astimezone(TOKYO).date()
-    ):
-        raise RecordingError(str(_l("Full call recording is not contracted.")))
+    )
     if unique is not None and unique.recording_refused:
         raise RecordingError(str(_l("This unique refuses recording.")))
     current = usage(circle)

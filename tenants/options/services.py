@@ -19,10 +19,10 @@ from tenants.models import (
     Circle,
     Staff,
     Unique,
+    UniqueKind,
 )
 from tenants.options.models import (
     CIRCLE_KINDS,
-    LINES_PER_CONFERENCE_BLOCK,
     CircleOption,
     OptionKind,
 )
@@ -82,10 +82,6 @@ class Holding:
     def fully_pending(self) -> bool:
         return self.held and self.cancellable_quantity == 0
 
-    @property
-    def participant_limit(self) -> int:
-        return self.quantity * LINES_PER_CONFERENCE_BLOCK
-
 
 def circle_options(circle: Circle) -> Sequence[CircleOption]:
     return db.session.scalars(
@@ -120,6 +116,34 @@ def is_contracted(circle: Circle, kind: OptionKind, today: date) -> bool:
     return holding(circle, kind, today).held
 
 
+class OptionNotContracted(ValueError):
+    """The circle does not hold the option today: nothing of it may be set or changed.
+
+    The one answer to "is the option contracted" wherever a change is asked for; its
+    message is the same on every page (``label`` names a page that serves several
+    options, such as monitoring and whispering)."""
+
+    def __init__(self, kind: OptionKind, label: object | None = None) -> None:
+        self.kind = kind
+        self.label = str(label if label is not None else OPTION_LABELS[kind])
+        super().__init__(
+            str(_l("%(option)s is not contracted for this circle.", option=self.label))
+        )
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+def require_contracted(circle: Circle, kind: OptionKind, today: date) -> Holding:
+    """What the circle holds of ``kind`` today; ``OptionNotContracted`` when nothing
+    (a pending cancellation still counts until its end date, R12)."""
+    found = holding(circle, kind, today)
+    if not found.held:
+        raise OptionNotContracted(kind)
+    return found
+
+
 def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
     column = getattr(Unique, TICK_COLUMN[kind])
     return db.session.scalars(
@@ -127,6 +151,30 @@ def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
         .where(Unique.circle_id == circle.id, column.is_(True))
         .order_by(Unique.extension)
     ).all()
+
+
+def room_uniques(circle: Circle) -> Sequence[Unique]:
+    """R3: the circle's conference rooms (each one takes one room bought)."""
+    return db.session.scalars(
+        select(Unique)
+        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.CONFERENCE_ROOM)
+        .order_by(Unique.extension, Unique.id)
+    ).all()
+
+
+def units_in_use(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
+    """The uniques that each use one unit of an option bought by count: the ticked
+    uniques of a licence (R7, R8), the rooms of the conference room option (R3)."""
+    if kind == OptionKind.CONFERENCE_ROOM:
+        return room_uniques(circle)
+    return ticked_uniques(circle, kind)
+
+
+def lock_options(circle: Circle) -> None:
+    """Serialise changes that count a circle's option units against what uses them
+    (a new conference room, a cart's confirmation): the circle's row is locked until the
+    request's transaction ends. SQLite has one writer at a time already."""
+    db.session.execute(select(Circle.id).where(Circle.id == circle.id).with_for_update())
 
 
 def account_options(account: Account) -> Sequence[AccountOption]:

@@ -8,6 +8,13 @@ managers acting on a circle of theirs. Views find the circle in ``g.circle``;
 R22 is checked here, once the circle is found (another's circle is 404 first): a
 page is read with ``CIRCLE_VIEW`` and changed with ``CIRCLE_SETTINGS_EDIT``, unless
 its view names another action with ``@needs(...)`` (the cart, the storage limit).
+
+"Is the option contracted" is answered by ``services.require_contracted`` (and
+``is_contracted``) alone, the same way on every option page: a page of an option the
+circle does not hold renders with 200 and says so, with a link to buy it; a request
+that would use or change the option (a form's POST, a download) raises
+``services.OptionNotContracted``, and this blueprint answers it with 409 and the one
+message, whatever the page.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, g, request
+from flask import Blueprint, Flask, current_app, g, render_template, request
 from flask_login import current_user
 
 from pbx_platform.permissions import Action, allowed, require
 from pbx_platform.tenancy import narrow_request_scope
 from tenants.models import Circle, Staff
+from tenants.options.services import OptionNotContracted
 from tenants.views.common import get_or_404, portal_only
 
 bp = Blueprint("circle", __name__)
@@ -82,6 +90,18 @@ def _load_circle() -> Any:
     g.circle_readonly = not allowed(user, Action.CIRCLE_SETTINGS_EDIT)
     require(_action_of(request.endpoint, request.method), user)
     return None
+
+
+NOT_CONTRACTED_STATUS = 409
+
+
+@bp.errorhandler(OptionNotContracted)
+def _not_contracted(error: OptionNotContracted) -> Any:
+    """The one answer to a use of an option the circle does not hold (nothing changed:
+    the request rolls back on an error status)."""
+    return render_template(
+        "tenants/circle/not_contracted.html", option_label=error.label
+    ), NOT_CONTRACTED_STATUS
 
 
 # (endpoint, label) of the circle area's menu, filled by the feature modules.

@@ -3,8 +3,8 @@
 Routes on the shared circle blueprint, so each page exists in both trees (the circle
 login at ``/portal``, staff at ``/staff/circles/<id>``). Another circle's room or
 selector is not found (404); without the option (or after its end date) the pages
-say so and offer to buy it, and changes are refused (403). Each form saves with
-"save changes"; "cancel" reloads the saved state (R18).
+say so and offer to buy it (200), and changes are refused (409, ``circle_admin``).
+Each form saves with "save changes"; "cancel" reloads the saved state (R18).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.options import conference, outbound, services
 from tenants.options.dates import tokyo_today
-from tenants.options.models import LINES_PER_CONFERENCE_BLOCK, OptionKind
+from tenants.options.models import LINES_PER_CONFERENCE_ROOM, OptionKind
 from tenants.views.circle_admin import bp, menu_item
 from tenants.views.forms_util import validate_csrf_or_400
 
@@ -30,9 +30,11 @@ def _holding(kind: OptionKind) -> services.Holding:
 
 
 def _not_contracted(template: str, holding: services.Holding, **context: Any) -> Any:
-    """The option's pages without the option: say so, link to buying it; refuse changes."""
-    status = 403 if request.method == "POST" else 200
-    return render_template(template, holding=holding, **context), status
+    """The option's pages without the option: say so, link to buying it (200); a change
+    is refused as on every option page (``services.OptionNotContracted``: 409)."""
+    if request.method == "POST":
+        raise services.OptionNotContracted(holding.kind)
+    return render_template(template, holding=holding, **context)
 
 
 # -- R3 conference rooms ---------------------------------------------------------------------
@@ -47,7 +49,8 @@ def conference_rooms() -> Any:
         ROOMS_TEMPLATE,
         holding=holding,
         rooms=conference.rooms(g.circle),
-        lines_per_block=LINES_PER_CONFERENCE_BLOCK,
+        count=conference.room_count(g.circle, tokyo_today()),
+        lines_per_room=LINES_PER_CONFERENCE_ROOM,
     )
 
 
@@ -105,6 +108,8 @@ def _room_form(entry: conference.RoomEntry | None) -> Any:
         values=values,
         errors=errors,
         holding=holding,
+        count=conference.room_count(g.circle, tokyo_today()),
+        lines_per_room=LINES_PER_CONFERENCE_ROOM,
         numbers=conference.circle_numbers(g.circle),
         candidates=conference.member_candidates(g.circle),
         extension_hint=conference.extension_hint(g.circle),

@@ -4,7 +4,8 @@ Routes on the shared circle blueprint, so both trees have them: ``/portal/ivr_se
 for the circle login and ``/staff/circles/<id>/ivr_service...`` for its reseller's staff.
 While the IVR option is held (a pending cancellation included, until its end date)
 the pages work; after it, they say the option is not contracted and link to the
-option list to buy it again, and changes are refused (403).
+option list to buy it again (200), and changes and the prompt's audio are refused
+(409, as on every option page: ``circle_admin``).
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ circle_admin.menu_item("ivrs", _l("IVR"))
 
 
 def _not_contracted() -> Any:
-    """None while the option is usable today; else the page that says it is not."""
-    today = tokyo_today()
-    if services.is_contracted(g.circle, OptionKind.IVR, today):
-        g.ivr_holding = services.holding(g.circle, OptionKind.IVR, today)
-        return None
-    status = 403 if request.method == "POST" else 200
-    return render_template("tenants/circle/ivr_not_contracted.html"), status
+    """None while the option is usable today; else the page that says it is not (a GET),
+    or ``services.OptionNotContracted`` (a change)."""
+    try:
+        g.ivr_holding = services.require_contracted(g.circle, OptionKind.IVR, tokyo_today())
+    except services.OptionNotContracted:
+        if request.method == "POST":
+            raise
+        return render_template("tenants/circle/ivr_not_contracted.html")
+    return None
 
 
 def _ivr_or_404(ivr_id: int) -> Ivr:
@@ -48,7 +51,7 @@ def _ivr_or_404(ivr_id: int) -> Ivr:
 
 def _writable(view: Callable[..., Any]) -> Callable[..., Any]:
     """A change to the circle's IVRs: the form's CSRF token, the IVR of this circle
-    (404 for another circle's), and the option contracted today (else 403)."""
+    (404 for another circle's), and the option contracted today (else 409)."""
 
     @wraps(view)
     def wrapper(**kwargs: Any) -> Any:
@@ -203,7 +206,8 @@ def ivr_delete_prompt(ivr: Ivr) -> Any:
 def ivr_prompt(ivr_id: int) -> Any:
     """The stored prompt, for the page's player (this circle's IVRs only)."""
     ivr = _ivr_or_404(ivr_id)
-    if ivr.prompt_wav is None or _not_contracted() is not None:
+    services.require_contracted(g.circle, OptionKind.IVR, tokyo_today())
+    if ivr.prompt_wav is None:
         abort(404)
     response = Response(ivr.prompt_wav, mimetype="audio/wav")
     response.headers["Content-Disposition"] = f'inline; filename="ivr-{ivr.id}.wav"'

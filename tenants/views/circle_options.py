@@ -17,6 +17,7 @@ from tenants.options.dates import cancellation_effective_date, tokyo_today
 from tenants.options.models import (
     CANCEL_BY_COUNT,
     CIRCLE_KINDS,
+    LINES_PER_CONFERENCE_ROOM,
     QUANTITY_KINDS,
     CartAction,
     OptionKind,
@@ -38,6 +39,7 @@ def _options_page(errors: list[str] | None = None, status: int = 200) -> Any:
         allowed=services.allowed_kinds(current_user._get_current_object(), for_account=False),
         counted_cancel=CANCEL_BY_COUNT,
         quantity_kinds=QUANTITY_KINDS,
+        lines_per_room=LINES_PER_CONFERENCE_ROOM,
         prices=services.prices(g.circle.reseller_id),
         cancel_effective=cancellation_effective_date(now),
         errors=errors or [],

@@ -18,8 +18,6 @@ from tenants.options.models import OptionKind, Recording
 from tenants.views.circle_admin import bp, menu_item, needs
 from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 
-ENDED = _l("Full call recording has ended for this circle: recordings can no longer be downloaded.")
-
 menu_item("recording_settings", _l("Call recording"))
 menu_item("licences_settings", _l("Monitoring and whispering"))
 
@@ -57,11 +55,12 @@ def recording_settings() -> Any:
 @bp.post("/recording")
 def save_recording_settings() -> Any:
     validate_csrf_or_400()
-    if not services.is_contracted(g.circle, OptionKind.CALL_RECORDING, tokyo_today()):
-        return _recording_page(409, [str(_l("Full call recording is not contracted."))])
     try:
         recording.save_refusals(
-            g.circle, _ids("refuse"), version=form_version(request.form.get("edit_version"))
+            g.circle,
+            _ids("refuse"),
+            tokyo_today(),
+            version=form_version(request.form.get("edit_version")),
         )
     except StaleEdit:
         return refuse_stale(url_for(".recording_settings"))
@@ -74,12 +73,15 @@ def save_recording_settings() -> Any:
 @bp.post("/recording/limit")
 @needs(Action.RECORDING_LIMIT_SET)
 def set_recording_limit() -> Any:
-    """Only the reseller raises the 100 GB limit (R6; its admins, R22)."""
+    """Only the reseller raises the 100 GB limit (R6; its admins, R22), and only while
+    the circle holds full call recording (409 otherwise, whatever the form holds)."""
     validate_csrf_or_400()
+    today = tokyo_today()
+    services.require_contracted(g.circle, OptionKind.CALL_RECORDING, today)
     value, error = parse_quantity(request.form.get("limit_gb", ""), maximum=recording.MAX_LIMIT_GB)
     if error or value is None:
         return _recording_page(422, [error or ""])
-    recording.set_limit(g.circle, value)
+    recording.set_limit(g.circle, value, today)
     flash(_l("The storage limit has been saved."), "success")
     return redirect(url_for(".recording_settings"))
 
@@ -94,8 +96,7 @@ def _parse_day(raw: str | None) -> date | None:
 @bp.get("/recording/archive")
 def recording_archive() -> Any:
     """R6: the recordings of a day range as one ZIP; refused once recording has ended."""
-    if not recording.downloads_allowed(g.circle, tokyo_today()):
-        return _recording_page(403, [str(ENDED)])
+    recording.require_downloads(g.circle, tokyo_today())
     first, last = _parse_day(request.args.get("from")), _parse_day(request.args.get("to"))
     if first is None or last is None:
         return _recording_page(422, [str(_l("Enter the dates as YYYY-MM-DD."))])
@@ -118,8 +119,7 @@ def recording_wav(recording_id: int) -> Any:
     found = db.session.get(Recording, recording_id)
     if found is None or found.circle_id != g.circle.id:
         abort(404)
-    if not recording.downloads_allowed(g.circle, tokyo_today()):
-        return _recording_page(403, [str(ENDED)])
+    recording.require_downloads(g.circle, tokyo_today())
     response = Response(found.wav, mimetype="audio/wav")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{recording.archive_name(found)}"'
