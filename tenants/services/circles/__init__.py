@@ -1,0 +1,111 @@
+"""Circle settings (R13, R16) and the circle's directory of uniques, one module per rule:
+
+* ``uniques``: the directory of uniques and a unique's own settings;
+* ``pickup_groups``: R16;
+* ``extension_length``: R13, the length change and the renumbering;
+* ``common``: outcomes, errors, limits and input normalisation.
+
+The circle boundary is the tenant scope's: circle logins and staff acting on one circle
+are scoped to it (``pbx_platform.tenancy.narrow_request_scope``). The services still
+name the circle in their queries, because the demo loader, jobs and tests call them
+under a reseller-wide scope. Callers use ``circles.<name>``; the names are re-exported
+here. Services flush; the request commits.
+"""
+
+from __future__ import annotations
+
+from tenants.services.circles.common import (
+    DIGITS,
+    DISPLAY_NAME_MAX,
+    EXTENSION_LENGTHS,
+    HALF_WIDTH_ALNUM,
+    MAX_ID,
+    PICKUP_NAME_MAX,
+    SEARCH_MAX,
+    UNIQUES_PAGE_SIZE,
+    CircleSettingsError,
+    Outcome,
+    StaleConfirmation,
+    escape_like,
+    has_control_characters,
+    normalize_digits,
+)
+from tenants.services.circles.extension_length import (
+    ClearedRingGroup,
+    LengthChangePlan,
+    LengthChangeResult,
+    RenumberPlan,
+    RenumberRow,
+    apply_renumber,
+    change_extension_length,
+    extension_range,
+    plan_length_change,
+    plan_renumber,
+    uniques_without_extension,
+)
+from tenants.services.circles.pickup_groups import (
+    PickupGroupRow,
+    add_pickup_group,
+    circle_pickup_group,
+    delete_pickup_group,
+    normalize_pickup_name,
+    pickup_group_choices,
+    pickup_group_members,
+    pickup_groups,
+    pickup_name_problem,
+    rename_pickup_group,
+)
+from tenants.services.circles.uniques import (
+    UniquePage,
+    circle_unique,
+    display_name_problem,
+    extension_problem,
+    normalize_search,
+    unique_page,
+    update_unique,
+)
+
+__all__ = [
+    "DIGITS",
+    "DISPLAY_NAME_MAX",
+    "EXTENSION_LENGTHS",
+    "HALF_WIDTH_ALNUM",
+    "MAX_ID",
+    "PICKUP_NAME_MAX",
+    "SEARCH_MAX",
+    "UNIQUES_PAGE_SIZE",
+    "CircleSettingsError",
+    "ClearedRingGroup",
+    "LengthChangePlan",
+    "LengthChangeResult",
+    "Outcome",
+    "PickupGroupRow",
+    "RenumberPlan",
+    "RenumberRow",
+    "StaleConfirmation",
+    "UniquePage",
+    "add_pickup_group",
+    "apply_renumber",
+    "change_extension_length",
+    "circle_pickup_group",
+    "circle_unique",
+    "delete_pickup_group",
+    "display_name_problem",
+    "escape_like",
+    "extension_problem",
+    "extension_range",
+    "has_control_characters",
+    "normalize_digits",
+    "normalize_pickup_name",
+    "normalize_search",
+    "pickup_group_choices",
+    "pickup_group_members",
+    "pickup_groups",
+    "pickup_name_problem",
+    "plan_length_change",
+    "plan_renumber",
+    "rename_pickup_group",
+    "unique_page",
+    "uniques_without_extension",
+    "update_unique",
+]

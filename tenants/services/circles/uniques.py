@@ -1,0 +1,216 @@
+"""The circle's directory of uniques: the list with paging and search, and a unique's own
+settings (extension in the range and free in the circle, display name, pickup group).
+
+Services flush; the request commits."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from pbx_platform.audit import audit_action
+from pbx_platform.db import db
+from pbx_platform.versioning import check_edit, claim_edit
+from tenants.models import Circle, PickupGroup, RingGroup, Unique
+from tenants.services.circles.common import (
+    DIGITS,
+    DISPLAY_NAME_MAX,
+    MAX_ID,
+    SEARCH_MAX,
+    UNIQUES_PAGE_SIZE,
+    CircleSettingsError,
+    Outcome,
+    escape_like,
+    has_control_characters,
+    normalize_digits,
+)
+from tenants.services.circles.pickup_groups import circle_pickup_group
+from tenants.services.provisioning import EXTENSION_RANGES
+
+# --- the directory of uniques -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UniquePage:
+    uniques: Sequence[Unique]
+    page: int
+    pages: int
+    total: int
+    search: str
+    pickup_group: PickupGroup | None
+
+
+def normalize_search(raw: str | None) -> str:
+    return unicodedata.normalize("NFKC", raw or "").strip()[:SEARCH_MAX]
+
+
+def unique_page(
+    circle: Circle,
+    *,
+    search: str = "",
+    page: int = 1,
+    pickup_group: PickupGroup | None = None,
+    page_size: int = UNIQUES_PAGE_SIZE,
+) -> UniquePage:
+    """One page of the circle's uniques, by extension (unset ones last), with their
+    pickup groups: two statements whatever the number of uniques.
+
+    ``search`` matches an extension prefix (when it is all digits) or a substring
+    of the name, ignoring case; LIKE wildcards in it are taken literally.
+    """
+    search = normalize_search(search)
+    conditions: list[Any] = [Unique.circle_id == circle.id]
+    if search:
+        pattern = escape_like(search)
+        matches: ColumnElement[bool] = Unique.display_name.ilike(f"%{pattern}%", escape="\\")
+        if DIGITS.fullmatch(search):
+            matches = or_(Unique.extension.like(f"{pattern}%", escape="\\"), matches)
+        conditions.append(matches)
+    if pickup_group is not None:
+        conditions.append(Unique.pickup_group_id == pickup_group.id)
+    total = db.session.scalar(select(func.count(Unique.id)).where(*conditions)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    uniques = db.session.scalars(
+        select(Unique)
+        .where(*conditions)
+        .options(joinedload(Unique.pickup_group, innerjoin=True))
+        .order_by(
+            Unique.extension.asc().nulls_last(),
+            Unique.previous_extension.asc().nulls_last(),
+            Unique.id,
+        )
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return UniquePage(
+        uniques=uniques,
+        page=page,
+        pages=pages,
+        total=total,
+        search=search,
+        pickup_group=pickup_group,
+    )
+
+
+def circle_unique(circle: Circle, unique_id: int) -> Unique | None:
+    """The circle's unique with this id, or None (another circle's unique is not there)."""
+    if not 0 < unique_id <= MAX_ID:
+        return None
+    return db.session.scalars(
+        select(Unique)
+        .where(Unique.id == unique_id, Unique.circle_id == circle.id)
+        .options(joinedload(Unique.pickup_group, innerjoin=True))
+    ).one_or_none()
+
+
+def extension_problem(circle: Circle, extension: str, *, unique_id: int | None = None) -> Any:
+    """Why ``extension`` cannot be a unique's extension in the circle (R13), or None:
+    it must have the circle's length, lie in its range, and be free in the circle
+    (no other unique and no ring group uses it)."""
+    length = circle.extension_length
+    low, high = EXTENSION_RANGES[length]
+    if not (
+        DIGITS.fullmatch(extension) and len(extension) == length and low <= int(extension) <= high
+    ):
+        return _l(
+            "Enter an extension of %(length)d digits from %(low)d to %(high)d.",
+            length=length,
+            low=low,
+            high=high,
+        )
+    other_unique = select(Unique.id).where(
+        Unique.circle_id == circle.id, Unique.extension == extension
+    )
+    if unique_id is not None:
+        other_unique = other_unique.where(Unique.id != unique_id)
+    if db.session.scalar(other_unique.limit(1)) is not None:
+        return _l("Extension %(ext)s is already used by another unique.", ext=extension)
+    ring_group = db.session.scalar(
+        select(RingGroup.name)
+        .where(RingGroup.circle_id == circle.id, RingGroup.extension == extension)
+        .limit(1)
+    )
+    if ring_group is not None:
+        return _l(
+            "Extension %(ext)s is already used by the ring group %(name)s.",
+            ext=extension,
+            name=ring_group,
+        )
+    return None
+
+
+def display_name_problem(name: str) -> Any:
+    if not name:
+        return _l("Enter a name.")
+    if len(name) > DISPLAY_NAME_MAX:
+        return _l("Use at most %(n)d characters.", n=DISPLAY_NAME_MAX)
+    if has_control_characters(name):
+        return _l("Use plain text without line breaks or control characters.")
+    return None
+
+
+def update_unique(
+    circle: Circle,
+    unique: Unique,
+    *,
+    extension: str | None,
+    display_name: str | None,
+    pickup_group_id: int | None,
+    version: int | None = None,
+) -> Outcome:
+    """A unique's own settings: its extension (R13 range, free in the circle; empty
+    leaves it without one), its display name, its pickup group (R16).
+
+    Everything is checked before anything is assigned: a refused change leaves the
+    unique exactly as it was. ``version``: the ``edit_version`` the form was opened
+    at; a stale form raises ``StaleEdit`` (``pbx_platform.versioning``).
+    """
+    if unique.circle_id != circle.id:
+        raise CircleSettingsError(str(_l("This unique is not in this circle.")))
+    if version is not None:
+        check_edit(unique, version)
+    outcome = Outcome(
+        values={
+            "extension": normalize_digits(extension),
+            "display_name": (display_name or "").strip(),
+            "pickup_group_id": pickup_group_id,
+        }
+    )
+    new_extension = outcome.values["extension"] or None
+    if new_extension is not None and new_extension != unique.extension:
+        problem = extension_problem(circle, new_extension, unique_id=unique.id)
+        if problem:
+            outcome.add("extension", problem)
+    problem = display_name_problem(outcome.values["display_name"])
+    if problem:
+        outcome.add("display_name", problem)
+    group = circle_pickup_group(circle, pickup_group_id) if pickup_group_id else None
+    if group is None:
+        outcome.add("pickup_group_id", _l("Choose one of this circle's pickup groups."))
+    if not outcome.ok:
+        return outcome
+    assert group is not None
+    try:
+        with db.session.begin_nested(), audit_action("unique.update"):
+            if version is not None:
+                claim_edit(unique, version)
+            unique.extension = new_extension
+            unique.display_name = outcome.values["display_name"]
+            unique.pickup_group = group
+            db.session.flush()
+    except IntegrityError:
+        # Another user took the extension between the check and the save.
+        db.session.refresh(unique)
+        outcome.add(
+            "extension",
+            _l("Extension %(ext)s is already used by another unique.", ext=new_extension),
+        )
+    return outcome
