@@ -257,7 +257,10 @@ def test_a_page_costs_the_same_statements_with_10_and_with_1000_uniques(world, b
     large_search = _statements_for(app, client, "/portal/uniques?q=5")
     assert small == large
     assert small_search == large_search
-    assert 0 < large <= 12
+    # A ceiling, beside the constant count: on PostgreSQL the request also hands the
+    # database its scope claim at the transaction's start and again when the scope
+    # narrows from the host's reseller to the circle (one statement each).
+    assert 0 < large <= 13
 
 
 def test_the_list_answers_at_5000_uniques(world, browser, app):
