@@ -99,11 +99,6 @@ def set_scope(scope: Scope | None) -> contextvars.Token[Scope | None]:
     return token
 
 
-def reset_scope(token: contextvars.Token[Scope | None]) -> None:
-    _scope.reset(token)
-    _scope_changed(None)
-
-
 # -- the request's scope: one owner sets, narrows and resets it ------------------------------
 #
 # The host sets the reseller (``enter_request_scope``), the logged-in principal narrows it
