@@ -163,6 +163,30 @@ def use_scope(scope: Scope | None, session: Session | None = None) -> Iterator[S
         _scope_changed(session)
 
 
+def require_circle_scope(circle_id: int) -> None:
+    """Assert that the work runs narrowed to circle ``circle_id`` (or under the
+    platform bypass, which sees everything on purpose).
+
+    A service that reads a circle's rows through the scope alone (no hand-written
+    ``circle_id == ...`` filter) calls this first: under a wider scope (a reseller's,
+    an account's) or another circle's, its queries would see too much or nothing, so
+    it refuses instead (TenantScopeError, a programming error, never a user's)."""
+    scope = _scope.get()
+    if _bypass.get() is None and (scope is None or scope.circle_id != circle_id):
+        raise TenantScopeError(f"this needs the scope narrowed to circle {circle_id}, not {scope}")
+
+
+@contextmanager
+def circle_scope(
+    reseller_id: int, account_id: int, circle_id: int, session: Session | None = None
+) -> Iterator[Scope]:
+    """Work narrowed to one circle outside a request (jobs, the demo loader, tests);
+    requests narrow through ``narrow_request_scope``."""
+    scope = Scope(reseller_id=reseller_id, account_id=account_id, circle_id=circle_id)
+    with use_scope(scope, session):
+        yield scope
+
+
 @contextmanager
 def platform_bypass(reason: str, session: Session | None = None) -> Iterator[None]:
     """Lift the tenant scope for a platform-staff code path, and audit it.
