@@ -164,15 +164,15 @@ def use_scope(scope: Scope | None, session: Session | None = None) -> Iterator[S
 
 
 def require_circle_scope(circle_id: int) -> None:
-    """Assert that the work runs narrowed to circle ``circle_id`` (or under the
-    platform bypass, which sees everything on purpose).
+    """Assert that the work runs narrowed to circle ``circle_id``, and not under the
+    platform bypass (which lifts the scope, so the queries would see every circle).
 
     A service that reads a circle's rows through the scope alone (no hand-written
     ``circle_id == ...`` filter) calls this first: under a wider scope (a reseller's,
     an account's) or another circle's, its queries would see too much or nothing, so
     it refuses instead (TenantScopeError, a programming error, never a user's)."""
     scope = _scope.get()
-    if _bypass.get() is None and (scope is None or scope.circle_id != circle_id):
+    if _bypass.get() is not None or scope is None or scope.circle_id != circle_id:
         raise TenantScopeError(f"this needs the scope narrowed to circle {circle_id}, not {scope}")
 
 
