@@ -14,7 +14,7 @@ TRANSLATIONS := pbx_platform/translations
 LOCALES := ja en
 
 .DEFAULT_GOAL := help
-.PHONY: help venv setup run test lint format check-migrations translations clean
+.PHONY: help venv setup run test lint format check-migrations translations screenshots clean
 
 help:
 	@echo "make run               serve the demo on http://localhost:$(PORT) (DEBUG=1 for the debugger)"
@@ -23,6 +23,7 @@ help:
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make check-migrations  fail when the models and the migrations differ"
 	@echo "make translations      extract, update and compile the message catalogs"
+	@echo "make screenshots       walk the main pages in Chromium; refresh docs/screenshots/"
 	@echo "make setup             create $(VENV) and install the project (done by the targets above)"
 	@echo "make clean             remove $(VENV) and the caches"
 
@@ -77,6 +78,14 @@ translations: $(INSTALLED)
 		fi; \
 	done
 	$(BIN)/pybabel compile -d $(TRANSLATIONS)
+
+# The browser walk of tests/e2e/test_pages.py saves every main page at 1366 and 390 px;
+# the README shows the few copied into docs/screenshots/.
+DOC_SHOTS := console-home-1366 staff-home-1366 circle-home-1366 circle-home-390 staff-circle-390
+screenshots: $(INSTALLED)
+	SCREENSHOT_DIR=test-output/screenshots $(BIN)/pytest tests/e2e/test_pages.py -q
+	mkdir -p docs/screenshots
+	for shot in $(DOC_SHOTS); do cp test-output/screenshots/$$shot.png docs/screenshots/; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""The main pages as their users see them: at 1366 and 390 px wide, every page is
+screenshotted, checked with axe-core (no serious or critical violation) and must not
+be wider than the window (the layout holds on a phone; wide tables scroll inside
+their own box).
+
+Screenshots go to ``$SCREENSHOT_DIR`` (default ``test-output/screenshots``); ``make
+screenshots`` copies the ones that the README shows into ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+WIDTHS = (1366, 390)
+SERIOUS = {"serious", "critical"}
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "test-output/screenshots"))
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str  # the screenshot's file name, without the width
+    path: str
+
+
+def _login(page: Any, server: LiveServer, who: str) -> str:
+    """Log ``who`` in (``operator``, a staff role of tenant A, or ``circle``) and return
+    the host that its pages live on."""
+    world = server.world
+    if who == "operator":
+        host = "localhost"
+        page.goto(server.url(host, "/console/login"))
+        form = page.locator("main form[action='/console/login']")
+        form.locator("#email").fill(world.operator_email)
+    elif who == "circle":
+        host = world.a.host
+        page.goto(server.url(host, "/login"))
+        form = page.locator("main form[action='/login']")
+        form.locator("#login_id").fill(world.a.circle_login)
+    else:
+        host = world.a.host
+        page.goto(server.url(host, "/staff/login"))
+        form = page.locator("main form[action='/staff/login']")
+        form.locator("#email").fill(world.a.staff[who])
+    form.locator("#password").fill(world.password)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert not re.search(r"/login$", page.url), f"{who} could not log in ({page.url})"
+    return host
+
+
+def _visits(server: LiveServer, who: str) -> list[Visit]:
+    a = server.world.a
+    if who == "operator":
+        return [
+            Visit("console-home", "/console/"),
+            Visit("console-accounts", "/console/accounts"),
+            Visit("console-reseller", f"/console/resellers/{a.reseller_id}"),
+            Visit("console-audit", "/console/audit"),
+        ]
+    if who == "circle":
+        return [
+            Visit("circle-home", "/portal/"),
+            Visit("circle-uniques", "/portal/uniques"),
+            Visit("circle-options", "/portal/options"),
+            Visit("circle-settings", "/portal/settings"),
+            Visit("circle-sessions", "/portal/sessions"),
+        ]
+    return [
+        Visit("staff-home", "/staff/"),
+        Visit("staff-account", f"/staff/accounts/{a.account_id}"),
+        Visit("staff-account-options", f"/staff/accounts/{a.account_id}/options"),
+        Visit("staff-circle", f"/staff/circles/{a.circle_id}"),
+        Visit("staff-circle-uniques", f"/staff/circles/{a.circle_id}/uniques"),
+        Visit("staff-audit", "/staff/audit"),
+    ]
+
+
+def _login_pages(server: LiveServer) -> list[tuple[str, str, str]]:
+    host = server.world.a.host
+    return [
+        ("login-circle", host, "/login"),
+        ("login-staff", host, "/staff/login"),
+        ("login-console", "localhost", "/console/login"),
+    ]
+
+
+@pytest.fixture
+def wide_page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def _axe() -> Any:
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:  # pragma: no cover - a dev dependency
+        pytest.fail("axe-playwright-python is not installed; pip install -e '.[dev]'")
+    return Axe()
+
+
+def _check(page: Any, axe: Any, name: str, width: int) -> list[str]:
+    """Screenshot the page and return what is wrong with it."""
+    problems: list[str] = []
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{width}.png"), full_page=True)
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 1:
+        problems.append(f"{name} at {width} px is {overflow} px wider than the window")
+    results = axe.run(page)
+    for violation in results.response["violations"]:
+        if violation.get("impact") in SERIOUS:
+            targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
+            problems.append(
+                f"{name} at {width} px: {violation['id']} ({violation['impact']}): "
+                f"{violation['help']} — {targets}"
+            )
+    return problems
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("who", ["operator", "admin", "circle"])
+def test_main_pages_hold_at_desktop_and_phone_width(
+    wide_page: Any, live_server: LiveServer, who: str
+) -> None:
+    page, axe = wide_page, _axe()
+    errors: list[str] = []
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.url} → {response.status}") if response.status >= 500 else None
+        ),
+    )
+    host = _login(page, live_server, who)
+    problems: list[str] = []
+    for visit in _visits(live_server, who):
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            response = page.goto(live_server.url(host, visit.path))
+            assert response is not None and response.status == 200, (visit, response)
+            problems += _check(page, axe, visit.name, width)
+    assert errors == []
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_login_pages_hold_at_desktop_and_phone_width(
+    wide_page: Any, live_server: LiveServer
+) -> None:
+    page, axe = wide_page, _axe()
+    problems: list[str] = []
+    for name, host, path in _login_pages(live_server):
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            response = page.goto(live_server.url(host, path))
+            assert response is not None and response.status == 200, (name, response)
+            problems += _check(page, axe, name, width)
+    assert problems == []
