@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import re
-import unicodedata
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import lazy_gettext as _l
+
+from pbx_platform.validation import normalized
 
 MAX_PASSWORD_LENGTH = 128
 MIN_PASSWORD_LENGTH = 8
@@ -123,7 +124,7 @@ def _shown_character(ch: str) -> str:
 
 def normalize_login_id(raw: str) -> str:
     """NFKC (full-width → half-width) and trimmed, as typed by a Japanese user."""
-    return unicodedata.normalize("NFKC", raw or "").strip()
+    return normalized(raw)
 
 
 def login_key(raw: str) -> str:

@@ -16,7 +16,6 @@ version is the owning object's, bumped on every save of that page.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any, cast
 
 from flask import flash, redirect
@@ -26,6 +25,7 @@ from sqlalchemy.orm import attributes
 from werkzeug.wrappers import Response
 
 from pbx_platform.db import db
+from pbx_platform.validation import normalized
 
 FIELD = "edit_version"
 
@@ -45,7 +45,7 @@ class StaleEdit(ValueError):
 def form_version(raw: object) -> int:
     """The version a submitted form carries; -1 (never a version) when it is missing or
     garbled, so that such a save is refused as stale rather than applied blind."""
-    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    text = normalized(raw or "")
     if not (text.isascii() and text.isdigit() and len(text) <= 9):
         return -1
     return int(text)

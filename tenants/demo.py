@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from invoices.models import PriceBookEntry
 from pbx_platform.db import db
-from pbx_platform.tenancy import Scope, platform_bypass, use_scope
+from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
 from tenants.models import (
     AccountOptionKind,
     Carrier,
@@ -32,6 +32,7 @@ from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind
 from tenants.services import provisioning as p
 from tenants.services.resellers import corporate_number_check_digit
+from tenants.validation import Outcome
 
 DEMO_PASSWORD = "Demo#Pass2026"  # noqa: S105 (published in the README for the demo)
 
@@ -250,42 +251,47 @@ def _load_uniques(circle: Circle) -> None:
 
 def _load_options(circle: Circle) -> None:
     """A circle that holds every option, with a few recordings to download."""
-    for kind, quantity in DEMO_OPTIONS:
-        p.add_circle_option(circle, kind, quantity=quantity, starts_on=date(2026, 4, 1))
-    today = tokyo_today()
-    numbers = list(circle.phone_numbers)
-    _ensure(
-        conference.save_room(
-            circle,
-            None,
-            conference.RoomInput(
-                name="会議室A", extension="300", phone_number_id=str(numbers[0].id), new_pin="2580"
-            ),
-            today,
+    # The option services read the circle through the scope alone (require_circle_scope).
+    with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+        for kind, quantity in DEMO_OPTIONS:
+            p.add_circle_option(circle, kind, quantity=quantity, starts_on=date(2026, 4, 1))
+        today = tokyo_today()
+        numbers = list(circle.phone_numbers)
+        _ensure(
+            conference.save_room(
+                circle,
+                None,
+                conference.RoomInput(
+                    name="会議室A",
+                    extension="300",
+                    phone_number_id=str(numbers[0].id),
+                    new_pin="2580",
+                ),
+                today,
+            )
         )
-    )
-    ivr.create_ivr(circle, "310", "代表IVR")
-    _ensure(
-        outbound.save_selector(
-            circle,
-            None,
-            outbound.SelectorInput(
-                name="発信仕分(050番号)", extension="320", phone_number_id=str(numbers[1].id)
-            ),
-            today,
+        ivr.create_ivr(circle, "310", "代表IVR")
+        _ensure(
+            outbound.save_selector(
+                circle,
+                None,
+                outbound.SelectorInput(
+                    name="発信仕分(050番号)", extension="320", phone_number_id=str(numbers[1].id)
+                ),
+                today,
+            )
         )
-    )
-    now = datetime.now(UTC)
-    for days_ago in (0, 1, 3):
-        recording.store(
-            circle,
-            started_at=now - timedelta(days=days_ago, hours=2),
-            wav=_tone(),
-            duration_seconds=2,
-            remote_number="+81355550000",
-        )
+        now = datetime.now(UTC)
+        for days_ago in (0, 1, 3):
+            recording.store(
+                circle,
+                started_at=now - timedelta(days=days_ago, hours=2),
+                wav=_tone(),
+                duration_seconds=2,
+                remote_number="+81355550000",
+            )
 
 
-def _ensure(outcome: conference.Outcome) -> None:
+def _ensure(outcome: Outcome) -> None:
     if not outcome.ok:
         raise RuntimeError(f"demo data refused: {outcome.errors}")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import use_scope
+from pbx_platform.tenancy import circle_scope, use_scope
 from tenants.models import Account, Circle, CirclePhoneNumber, Unique, UniqueKind
 from tenants.options import conference
 from tenants.options.models import ConferenceMember, ConferenceRoom, OptionKind
@@ -371,7 +371,12 @@ def test_a_full_circle_still_changes_and_deletes_its_rooms(app, world, portal):
 
 def test_the_room_count_service_refuses_a_room_past_the_rooms_bought(app, world):
     give_option(app, world.a, quantity=1)
-    with app.test_request_context(), force_locale("en"), use_scope(world.a.scope):
+    t = world.a
+    with (
+        app.test_request_context(),
+        force_locale("en"),
+        circle_scope(t.reseller_id, t.account_id, t.circle_id),
+    ):
         circle = db.session.get(Circle, world.a.circle_id)
         outcome = conference.save_room(
             circle, None, conference.RoomInput(name="新規", extension="251"), date(2026, 11, 10)

@@ -9,7 +9,7 @@ import struct
 import unicodedata
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.validation import Outcome, normalized
 from pbx_platform.versioning import StaleEdit, check_edit, claim_edit
 from tenants.models import Reseller, ResellerHost
 from themes.models import Theme
@@ -264,20 +265,11 @@ _EMAIL_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 @dataclass
-class ThemeOutcome:
+class ThemeOutcome(Outcome):
     """The normalised values (as they are, or would be, stored) and field → messages;
     no errors means the theme was changed."""
 
-    values: dict[str, str]
-    errors: dict[str, list[str]] = field(default_factory=dict)
     logo_changed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
 
 
 def editable_theme(reseller_id: int, default_product_name: str) -> Theme:
@@ -310,7 +302,7 @@ def normalize_theme_values(raw: Mapping[str, str | None]) -> dict[str, str]:
     """
 
     def nfkc(name: str) -> str:
-        return unicodedata.normalize("NFKC", raw.get(name) or "").strip()
+        return normalized(raw.get(name))
 
     values = {name: (raw.get(name) or "").strip() for name in ("product_name", "footer_text")}
     values["primary_color"] = nfkc("primary_color").lower()

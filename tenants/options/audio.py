@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from tenants.validation import normalized
+
 TELEPHONY_RATE = 8000
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_SECONDS = 60
@@ -168,7 +170,7 @@ def speech_problem(text: str) -> str | None:
 
 def normalize_speech_text(raw: str) -> str:
     """NFKC, and line breaks and other control characters become spaces."""
-    text = unicodedata.normalize("NFKC", raw or "")
+    text = normalized(raw)
     text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
     return " ".join(text.split())
 

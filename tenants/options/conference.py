@@ -19,15 +19,19 @@ and 4 members). So a circle has at most as many rooms as it bought:
 Creating a room and confirming a cart lock the circle's options
 (``services.lock_options``), so two requests cannot each take the last room.
 
-The name, extension and phone-number checks below are shared with outbound number
-selection (R4, ``tenants.options.outbound``): both are virtual uniques of the circle.
-Services flush, never commit.
+The name and extension are checked by ``tenants.validation``; the incoming number and
+the save of the room's unique are the virtual uniques' (``tenants.options.virtual``),
+shared with outbound number selection (R4, ``tenants.options.outbound``).
+
+The services read the circle's rows through the tenant scope alone and call
+``tenancy.require_circle_scope`` first: requests are narrowed to the circle (circle
+logins, staff on ``/staff/circles/<id>/``); work outside a request enters
+``tenancy.circle_scope``. Services flush, never commit.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,9 +43,9 @@ from sqlalchemy.orm import selectinload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
-from pbx_platform.versioning import check_edit, claim_edit
-from tenants.labels import national
-from tenants.models import Circle, CirclePhoneNumber, RingGroup, Unique, UniqueKind
+from pbx_platform.tenancy import require_circle_scope
+from pbx_platform.versioning import check_edit
+from tenants.models import Circle, CirclePhoneNumber, Unique, UniqueKind
 from tenants.options import services
 from tenants.options.models import (
     LINES_PER_CONFERENCE_ROOM,
@@ -49,154 +53,39 @@ from tenants.options.models import (
     ConferenceRoom,
     OptionKind,
 )
-from tenants.services.provisioning import EXTENSION_RANGES, create_unique, extension_in_range
+from tenants.options.virtual import (
+    NAME_MAX,
+    check_identity,
+    check_number,
+    circle_numbers,
+    delete_unique,
+    parse_id,
+    parse_tick,
+    save_unique,
+)
+from tenants.validation import Outcome, extension_hint, normalized
 
-NAME_MAX = 80  # Unique.display_name
+__all__ = [
+    "NAME_MAX",
+    "PIN_MAX",
+    "PIN_MIN",
+    "Outcome",
+    "RoomCount",
+    "RoomEntry",
+    "RoomInput",
+    "circle_numbers",
+    "delete_room",
+    "extension_hint",
+    "find_room",
+    "member_candidates",
+    "room_count",
+    "room_values",
+    "rooms",
+    "save_room",
+]
+
 PIN_MIN, PIN_MAX = 4, 8
 _ASCII_DIGITS = re.compile(r"[0-9]+")
-_ID_DIGITS_MAX = 12
-_TICKED = {"1", "on", "true", "y", "yes"}
-
-
-@dataclass
-class Outcome:
-    """What a settings form would store (``values``, to show back) and field → messages;
-    no errors means the change was flushed. ``unique`` is the saved virtual unique."""
-
-    values: dict[str, Any]
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    unique: Unique | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def add(self, name: str, message: object) -> None:
-        self.errors.setdefault(name, []).append(str(message))
-
-
-# -- shared by the virtual uniques (conference rooms, outbound selectors) -------------------
-
-
-def normalized(raw: str | None) -> str:
-    """What a Japanese user typed, NFKC-normalised (full-width ２０１ → 201) and trimmed."""
-    return unicodedata.normalize("NFKC", raw or "").strip()
-
-
-def parse_id(raw: str | None) -> int | None:
-    text = normalized(raw)
-    if not _ASCII_DIGITS.fullmatch(text) or len(text) > _ID_DIGITS_MAX:
-        return None
-    return int(text)
-
-
-def parse_tick(raw: str | None) -> bool | None:
-    """A checkbox: absent or empty is unticked, a checkbox value is ticked, else None."""
-    text = normalized(raw).lower()
-    if not text:
-        return False
-    return True if text in _TICKED else None
-
-
-def check_name(outcome: Outcome, raw: str | None) -> str:
-    """The unique's display name: required, plain text, at most 80 characters."""
-    name = (raw or "").strip()
-    outcome.values["name"] = name
-    if not name:
-        outcome.add("name", _l("Enter a name."))
-    elif len(name) > NAME_MAX:
-        outcome.add("name", _l("Use at most %(n)d characters.", n=NAME_MAX))
-    elif any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
-        outcome.add("name", _l("Use plain text without line breaks or control characters."))
-    return name
-
-
-def extension_hint(circle: Circle) -> str:
-    low, high = EXTENSION_RANGES[circle.extension_length]
-    return str(
-        _l(
-            "%(n)d digits, from %(low)d to %(high)d.",
-            n=circle.extension_length,
-            low=low,
-            high=high,
-        )
-    )
-
-
-def check_extension(outcome: Outcome, circle: Circle, raw: str | None, own_id: int | None) -> str:
-    """R13: digits of the circle's extension length, in its range, and free in the
-    circle (no other unique, no ring group has it)."""
-    extension = normalized(raw)
-    outcome.values["extension"] = extension
-    length = circle.extension_length
-    if not extension:
-        outcome.add("extension", _l("Enter an extension."))
-        return extension
-    if not _ASCII_DIGITS.fullmatch(extension) or not extension_in_range(extension, length):
-        low, high = EXTENSION_RANGES[length]
-        outcome.add(
-            "extension",
-            _l(
-                "Enter an extension of %(n)d digits from %(low)d to %(high)d.",
-                n=length,
-                low=low,
-                high=high,
-            ),
-        )
-        return extension
-    taken_by = db.session.scalars(
-        select(Unique.display_name).where(
-            Unique.circle_id == circle.id,
-            Unique.extension == extension,
-            Unique.id != (own_id or 0),
-        )
-    ).first()
-    if taken_by is not None:
-        outcome.add(
-            "extension",
-            _l("Extension %(ext)s is already used by %(name)s.", ext=extension, name=taken_by),
-        )
-        return extension
-    group = db.session.scalars(
-        select(RingGroup.name).where(
-            RingGroup.circle_id == circle.id, RingGroup.extension == extension
-        )
-    ).first()
-    if group is not None:
-        outcome.add(
-            "extension",
-            _l(
-                "Extension %(ext)s is already used by the ring group %(name)s.",
-                ext=extension,
-                name=group,
-            ),
-        )
-    return extension
-
-
-def circle_numbers(circle: Circle) -> Sequence[CirclePhoneNumber]:
-    return db.session.scalars(
-        select(CirclePhoneNumber)
-        .where(CirclePhoneNumber.circle_id == circle.id)
-        .order_by(CirclePhoneNumber.id)
-    ).all()
-
-
-def circle_number(circle: Circle, raw: str | None) -> CirclePhoneNumber | None:
-    """One of this circle's numbers by id, or None (another circle's id is not there)."""
-    number_id = parse_id(raw)
-    if number_id is None:
-        return None
-    return db.session.scalars(
-        select(CirclePhoneNumber).where(
-            CirclePhoneNumber.id == number_id, CirclePhoneNumber.circle_id == circle.id
-        )
-    ).first()
-
-
-def new_virtual_unique(circle: Circle, kind: UniqueKind, name: str, extension: str) -> Unique:
-    """A virtual unique is never a terminal (the database refuses a terminal type too)."""
-    return create_unique(circle, extension=extension, display_name=name, kind=kind)
 
 
 # -- conference rooms -----------------------------------------------------------------------
@@ -290,26 +179,23 @@ def _room_query() -> Any:
 
 
 def rooms(circle: Circle) -> list[RoomEntry]:
-    rows = db.session.execute(
-        _room_query().where(Unique.circle_id == circle.id).order_by(Unique.extension, Unique.id)
-    ).all()
+    require_circle_scope(circle.id)
+    rows = db.session.execute(_room_query().order_by(Unique.extension, Unique.id)).all()
     return [RoomEntry(unique, room) for unique, room in rows]
 
 
 def find_room(circle: Circle, unique_id: int) -> RoomEntry | None:
     """The circle's room by its unique's id; another circle's room is not found."""
-    row = db.session.execute(
-        _room_query().where(Unique.circle_id == circle.id, Unique.id == unique_id)
-    ).first()
+    require_circle_scope(circle.id)
+    row = db.session.execute(_room_query().where(Unique.id == unique_id)).first()
     return RoomEntry(row[0], row[1]) if row else None
 
 
 def member_candidates(circle: Circle) -> Sequence[Unique]:
     """R3 broadcast: the circle's phones, which a broadcast room may ring."""
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
-        .order_by(Unique.extension, Unique.id)
+        select(Unique).where(Unique.kind == UniqueKind.PHONE).order_by(Unique.extension, Unique.id)
     ).all()
 
 
@@ -336,36 +222,23 @@ def room_values(entry: RoomEntry | None) -> dict[str, Any]:
 
 
 def _check_incoming_number(
-    outcome: Outcome, circle: Circle, raw: str, entry: RoomEntry | None
+    outcome: Outcome, raw: str, entry: RoomEntry | None
 ) -> CirclePhoneNumber | None:
-    text = normalized(raw)
-    outcome.values["phone_number_id"] = text
-    if not text:
-        return None
-    number = circle_number(circle, text)
-    if number is None:
-        outcome.add("phone_number_id", _l("Choose one of this circle's numbers, or none."))
-        return None
-    other = db.session.execute(
-        select(Unique.display_name)
-        .join(ConferenceRoom, ConferenceRoom.unique_id == Unique.id)
-        .where(
-            ConferenceRoom.circle_id == circle.id,
-            ConferenceRoom.phone_number_id == number.id,
-            Unique.id != (entry.id if entry else 0),
-        )
-    ).scalar()
-    if other is not None:
-        outcome.add(
-            "phone_number_id",
-            _l(
-                "Calls to %(number)s already go to the room %(name)s: a number can lead "
-                "to one conference room only.",
-                number=national(number.e164),
-                name=other,
-            ),
-        )
-    return number
+    """None, or one of the circle's numbers that leads to no other room."""
+    return check_number(
+        outcome,
+        raw,
+        holder=ConferenceRoom,
+        own_id=entry.id if entry else None,
+        missing=None,
+        not_ours=_l("Choose one of this circle's numbers, or none."),
+        taken=lambda name, number: _l(
+            "Calls to %(number)s already go to the room %(name)s: a number can lead "
+            "to one conference room only.",
+            number=number,
+            name=name,
+        ),
+    )
 
 
 def _check_pin(outcome: Outcome, data: RoomInput) -> tuple[bool, str | None]:
@@ -441,6 +314,7 @@ def save_room(
     ``version``: the ``edit_version`` of the room's unique the form was opened at; a
     stale form raises ``StaleEdit`` and changes nothing (``pbx_platform.versioning``).
     """
+    require_circle_scope(circle.id)
     services.require_contracted(circle, OptionKind.CONFERENCE_ROOM, today)
     if entry is not None and version is not None:
         check_edit(entry.unique, version)
@@ -448,9 +322,8 @@ def save_room(
     if entry is None:
         _check_room_count(outcome, circle, today)
     own_id = entry.id if entry else None
-    name = check_name(outcome, data.name)
-    extension = check_extension(outcome, circle, data.extension, own_id)
-    number = _check_incoming_number(outcome, circle, data.phone_number_id, entry)
+    name, extension = check_identity(outcome, circle, data.name, data.extension, own_id)
+    number = _check_incoming_number(outcome, data.phone_number_id, entry)
     change_pin, pin = _check_pin(outcome, data)
     broadcast = parse_tick(data.broadcast)
     outcome.values["broadcast"] = bool(broadcast)
@@ -463,21 +336,19 @@ def save_room(
         return outcome
 
     with audit_action("conference.create" if entry is None else "conference.update"):
-        if entry is not None and version is not None:
-            claim_edit(entry.unique, version)
+        unique = save_unique(
+            circle,
+            entry.unique if entry else None,
+            UniqueKind.CONFERENCE_ROOM,
+            name,
+            extension,
+            version,
+        )
         if entry is None:
-            unique = new_virtual_unique(circle, UniqueKind.CONFERENCE_ROOM, name, extension)
             entry = RoomEntry(unique, None)
-        unique = entry.unique
-        unique.display_name, unique.extension = name, extension
         room = entry.room
         if room is None:
-            room = ConferenceRoom(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                unique_id=unique.id,
-            )
+            room = ConferenceRoom(unique_id=unique.id)
             db.session.add(room)
             entry.room = room
         room.phone_number = number
@@ -489,24 +360,14 @@ def save_room(
             if unique_id not in members:
                 room.members.remove(member)
         for unique_id in sorted(members - current.keys()):
-            room.members.append(
-                ConferenceMember(
-                    reseller_id=circle.reseller_id,
-                    account_id=circle.account_id,
-                    circle_id=circle.id,
-                    unique_id=unique_id,
-                )
-            )
+            room.members.append(ConferenceMember(unique_id=unique_id))
         db.session.flush()
-    outcome.unique = unique
+    outcome.saved = unique
     return outcome
 
 
 def delete_room(circle: Circle, entry: RoomEntry, today: date) -> None:
     """Remove the room and its unique (its extension becomes free)."""
+    require_circle_scope(circle.id)
     services.require_contracted(circle, OptionKind.CONFERENCE_ROOM, today)
-    with audit_action("conference.delete"):
-        if entry.room is not None:
-            db.session.delete(entry.room)
-        db.session.delete(entry.unique)
-        db.session.flush()
+    delete_unique(entry.unique, entry.room, "conference.delete")

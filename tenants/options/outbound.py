@@ -4,7 +4,13 @@ A selector is a unique of kind ``outbound_selector`` with its own extension and 
 ``OutboundSelector`` row naming one of the circle's numbers: the number the called
 party sees. It is never a terminal: it has no terminal type, and a request to give
 it one is refused (the database's check constraint refuses it as well). Usable while
-the circle holds the outbound selection option. Services flush, never commit.
+the circle holds the outbound selection option. Its name and extension are checked by
+``tenants.validation``, its number and the save of its unique are the virtual uniques'
+(``tenants.options.virtual``), as for conference rooms.
+
+The services read the circle's rows through the tenant scope alone and call
+``tenancy.require_circle_scope`` first (see ``tenants.options.conference``). Services
+flush, never commit.
 """
 
 from __future__ import annotations
@@ -20,19 +26,13 @@ from sqlalchemy.orm import selectinload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
-from pbx_platform.versioning import check_edit, claim_edit
-from tenants.labels import national
+from pbx_platform.tenancy import require_circle_scope
+from pbx_platform.versioning import check_edit
 from tenants.models import Circle, CirclePhoneNumber, Unique, UniqueKind
 from tenants.options import services
-from tenants.options.conference import (
-    Outcome,
-    check_extension,
-    check_name,
-    circle_number,
-    new_virtual_unique,
-    normalized,
-)
 from tenants.options.models import OptionKind, OutboundSelector
+from tenants.options.virtual import check_identity, check_number, delete_unique, save_unique
+from tenants.validation import Outcome
 
 # The fields that would make a unique a terminal (R4: a selector cannot be one).
 TERMINAL_FIELDS = ("terminal_type", "carrier")
@@ -80,17 +80,15 @@ def _selector_query() -> Any:
 
 
 def selectors(circle: Circle) -> list[SelectorEntry]:
-    rows = db.session.execute(
-        _selector_query().where(Unique.circle_id == circle.id).order_by(Unique.extension, Unique.id)
-    ).all()
+    require_circle_scope(circle.id)
+    rows = db.session.execute(_selector_query().order_by(Unique.extension, Unique.id)).all()
     return [SelectorEntry(unique, selector) for unique, selector in rows]
 
 
 def find_selector(circle: Circle, unique_id: int) -> SelectorEntry | None:
     """The circle's selector by its unique's id; another circle's is not found."""
-    row = db.session.execute(
-        _selector_query().where(Unique.circle_id == circle.id, Unique.id == unique_id)
-    ).first()
+    require_circle_scope(circle.id)
+    row = db.session.execute(_selector_query().where(Unique.id == unique_id)).first()
     return SelectorEntry(row[0], row[1]) if row else None
 
 
@@ -107,37 +105,22 @@ def selector_values(entry: SelectorEntry | None) -> dict[str, Any]:
 
 
 def _check_caller_number(
-    outcome: Outcome, circle: Circle, raw: str, entry: SelectorEntry | None
+    outcome: Outcome, raw: str, entry: SelectorEntry | None
 ) -> CirclePhoneNumber | None:
-    text = normalized(raw)
-    outcome.values["phone_number_id"] = text
-    if not text:
-        outcome.add("phone_number_id", _l("Choose the number the called party sees."))
-        return None
-    number = circle_number(circle, text)
-    if number is None:
-        outcome.add("phone_number_id", _l("Choose one of this circle's numbers."))
-        return None
-    other = db.session.execute(
-        select(Unique.display_name)
-        .join(OutboundSelector, OutboundSelector.unique_id == Unique.id)
-        .where(
-            OutboundSelector.circle_id == circle.id,
-            OutboundSelector.phone_number_id == number.id,
-            Unique.id != (entry.id if entry else 0),
-        )
-    ).scalar()
-    if other is not None:
-        outcome.add(
-            "phone_number_id",
-            _l(
-                "The selector %(name)s already presents %(number)s: one selector per number "
-                "is enough.",
-                name=other,
-                number=national(number.e164),
-            ),
-        )
-    return number
+    """Required: one of the circle's numbers that no other selector presents."""
+    return check_number(
+        outcome,
+        raw,
+        holder=OutboundSelector,
+        own_id=entry.id if entry else None,
+        missing=_l("Choose the number the called party sees."),
+        not_ours=_l("Choose one of this circle's numbers."),
+        taken=lambda name, number: _l(
+            "The selector %(name)s already presents %(number)s: one selector per number is enough.",
+            name=name,
+            number=number,
+        ),
+    )
 
 
 def save_selector(
@@ -155,6 +138,7 @@ def save_selector(
     Everything is checked before anything is assigned. Raises ``services.OptionNotContracted``
     when the circle does not hold R4. ``version``: as for ``conference.save_room``.
     """
+    require_circle_scope(circle.id)
     services.require_contracted(circle, OptionKind.OUTBOUND_SELECTION, today)
     if entry is not None and version is not None:
         check_edit(entry.unique, version)
@@ -163,43 +147,38 @@ def save_selector(
         outcome.add(
             "terminal", _l("An outbound number selector cannot be registered as a terminal.")
         )
-    name = check_name(outcome, data.name)
-    extension = check_extension(outcome, circle, data.extension, entry.id if entry else None)
-    number = _check_caller_number(outcome, circle, data.phone_number_id, entry)
+    name, extension = check_identity(
+        outcome, circle, data.name, data.extension, entry.id if entry else None
+    )
+    number = _check_caller_number(outcome, data.phone_number_id, entry)
     if not outcome.ok or number is None:
         return outcome
 
     with audit_action("outbound_selector.create" if entry is None else "outbound_selector.update"):
-        if entry is not None and version is not None:
-            claim_edit(entry.unique, version)
+        unique = save_unique(
+            circle,
+            entry.unique if entry else None,
+            UniqueKind.OUTBOUND_SELECTOR,
+            name,
+            extension,
+            version,
+        )
         if entry is None:
-            unique = new_virtual_unique(circle, UniqueKind.OUTBOUND_SELECTOR, name, extension)
             entry = SelectorEntry(unique, None)
-        unique = entry.unique
-        unique.display_name, unique.extension = name, extension
         unique.terminal_type, unique.carrier = None, None
         selector = entry.selector
         if selector is None:
-            selector = OutboundSelector(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                unique_id=unique.id,
-                phone_number_id=number.id,
-            )
+            selector = OutboundSelector(unique_id=unique.id, phone_number_id=number.id)
             db.session.add(selector)
             entry.selector = selector
         selector.phone_number = number
         db.session.flush()
-    outcome.unique = unique
+    outcome.saved = unique
     return outcome
 
 
 def delete_selector(circle: Circle, entry: SelectorEntry, today: date) -> None:
     """Remove the selector and its unique (its extension becomes free)."""
+    require_circle_scope(circle.id)
     services.require_contracted(circle, OptionKind.OUTBOUND_SELECTION, today)
-    with audit_action("outbound_selector.delete"):
-        if entry.selector is not None:
-            db.session.delete(entry.selector)
-        db.session.delete(entry.unique)
-        db.session.flush()
+    delete_unique(entry.unique, entry.selector, "outbound_selector.delete")

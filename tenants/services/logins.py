@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,20 +20,7 @@ from pbx_platform.passwords import (
 )
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
-
-
-@dataclass
-class Outcome:
-    """Field name → messages; empty when the change was made."""
-
-    errors: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
+from tenants.validation import Outcome
 
 
 def _storable(key: str) -> bool:

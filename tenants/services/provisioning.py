@@ -201,8 +201,15 @@ def create_unique(
 
 
 def extension_in_range(extension: str, length: int) -> bool:
+    """R13: ``length`` ASCII digits in that length's range (other scripts' digits, which
+    ``str.isdigit`` accepts and NFKC keeps, are no extension)."""
     low, high = EXTENSION_RANGES[length]
-    return extension.isdigit() and len(extension) == length and low <= int(extension) <= high
+    return (
+        extension.isascii()
+        and extension.isdigit()
+        and len(extension) == length
+        and low <= int(extension) <= high
+    )
 
 
 def create_ring_group(

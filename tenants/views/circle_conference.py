@@ -15,9 +15,10 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
-from tenants.options import conference, outbound, services
+from tenants.options import conference, outbound, services, virtual
 from tenants.options.dates import tokyo_today
 from tenants.options.models import LINES_PER_CONFERENCE_ROOM, OptionKind
+from tenants.validation import extension_hint
 from tenants.views.circle_admin import bp, menu_item
 from tenants.views.forms_util import validate_csrf_or_400
 
@@ -98,9 +99,9 @@ def _room_form(entry: conference.RoomEntry | None) -> Any:
         except StaleEdit:
             assert entry is not None  # only an existing room has a version to be stale
             return refuse_stale(url_for(".conference_room_edit", room_id=entry.id))
-        if outcome.ok and outcome.unique is not None:
+        if outcome.ok and outcome.saved is not None:
             flash(_l("The conference room has been saved."), "success")
-            return redirect(url_for(".conference_room_edit", room_id=outcome.unique.id))
+            return redirect(url_for(".conference_room_edit", room_id=outcome.saved.id))
         values, errors, status = outcome.values, outcome.errors, 422
     return render_template(
         "tenants/circle/conference_room.html",
@@ -110,12 +111,12 @@ def _room_form(entry: conference.RoomEntry | None) -> Any:
         holding=holding,
         count=conference.room_count(g.circle, tokyo_today()),
         lines_per_room=LINES_PER_CONFERENCE_ROOM,
-        numbers=conference.circle_numbers(g.circle),
+        numbers=virtual.circle_numbers(g.circle),
         candidates=conference.member_candidates(g.circle),
-        extension_hint=conference.extension_hint(g.circle),
+        extension_hint=extension_hint(g.circle),
         pin_min=conference.PIN_MIN,
         pin_max=conference.PIN_MAX,
-        name_max=conference.NAME_MAX,
+        name_max=virtual.NAME_MAX,
     ), status
 
 
@@ -181,9 +182,9 @@ def _selector_form(entry: outbound.SelectorEntry | None) -> Any:
         except StaleEdit:
             assert entry is not None
             return refuse_stale(url_for(".outbound_selector_edit", selector_id=entry.id))
-        if outcome.ok and outcome.unique is not None:
+        if outcome.ok and outcome.saved is not None:
             flash(_l("The outbound number selector has been saved."), "success")
-            return redirect(url_for(".outbound_selector_edit", selector_id=outcome.unique.id))
+            return redirect(url_for(".outbound_selector_edit", selector_id=outcome.saved.id))
         values, errors, status = outcome.values, outcome.errors, 422
     return render_template(
         "tenants/circle/outbound_selector.html",
@@ -191,9 +192,9 @@ def _selector_form(entry: outbound.SelectorEntry | None) -> Any:
         values=values,
         errors=errors,
         holding=holding,
-        numbers=conference.circle_numbers(g.circle),
-        extension_hint=conference.extension_hint(g.circle),
-        name_max=conference.NAME_MAX,
+        numbers=virtual.circle_numbers(g.circle),
+        extension_hint=extension_hint(g.circle),
+        name_max=virtual.NAME_MAX,
     ), status
 
 

@@ -33,7 +33,7 @@ circle_admin.menu_item("settings", _l("Circle settings"))
 def _id_arg(raw: str | None) -> int | None:
     """An id or page number from the query string (full-width digits accepted), within
     the range of ids (``None`` outside it: a page that cannot exist)."""
-    return parse_id(circles.normalize_digits(raw))
+    return parse_id(circles.normalized(raw))
 
 
 def _show(form: FlaskForm, outcome: Outcome) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
+
+from pbx_platform.validation import normalized
 
 
 def validate_csrf_or_400() -> None:
@@ -20,7 +20,7 @@ def validate_csrf_or_400() -> None:
 
 def parse_quantity(raw: str, *, minimum: int = 1, maximum: int) -> tuple[int | None, str | None]:
     """A whole number typed by a person (full-width digits accepted, NFKC)."""
-    text = unicodedata.normalize("NFKC", raw or "").strip()
+    text = normalized(raw)
     if not text.isdigit() or len(text) > 9:
         return None, str(_l("Enter a whole number."))
     value = int(text)

@@ -3,7 +3,8 @@
 * ``uniques``: the directory of uniques and a unique's own settings;
 * ``pickup_groups``: R16;
 * ``extension_length``: R13, the length change and the renumbering;
-* ``common``: outcomes, errors, limits and input normalisation.
+* ``common``: errors and limits;
+* names, extensions (R13) and NFKC input are ``tenants.validation``'s, re-exported.
 
 The circle boundary is the tenant scope's: circle logins and staff acting on one circle
 are scoped to it (``pbx_platform.tenancy.narrow_request_scope``). The services still
@@ -24,11 +25,8 @@ from tenants.services.circles.common import (
     SEARCH_MAX,
     UNIQUES_PAGE_SIZE,
     CircleSettingsError,
-    Outcome,
     StaleConfirmation,
     escape_like,
-    has_control_characters,
-    normalize_digits,
 )
 from tenants.services.circles.extension_length import (
     ClearedRingGroup,
@@ -58,12 +56,12 @@ from tenants.services.circles.pickup_groups import (
 from tenants.services.circles.uniques import (
     UniquePage,
     circle_unique,
-    display_name_problem,
-    extension_problem,
     normalize_search,
     unique_page,
     update_unique,
 )
+from tenants.validation import Outcome, extension_problem, has_control_characters, normalized
+from tenants.validation import name_problem as display_name_problem
 
 __all__ = [
     "DIGITS",
@@ -95,9 +93,9 @@ __all__ = [
     "extension_problem",
     "extension_range",
     "has_control_characters",
-    "normalize_digits",
     "normalize_pickup_name",
     "normalize_search",
+    "normalized",
     "pickup_group_choices",
     "pickup_group_members",
     "pickup_groups",

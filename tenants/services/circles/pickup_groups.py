@@ -6,7 +6,6 @@ Services flush; the request commits."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +23,8 @@ from tenants.services.circles.common import (
     MAX_ID,
     PICKUP_NAME_MAX,
     CircleSettingsError,
-    Outcome,
 )
+from tenants.validation import Outcome, name_problem, normalized
 
 # --- R16 pickup groups ----------------------------------------------------------------
 
@@ -84,16 +83,15 @@ def pickup_group_members(circle: Circle, group: PickupGroup) -> int:
 
 def normalize_pickup_name(raw: str | None) -> str:
     """NFKC: full-width letters and digits typed by a person become half-width."""
-    return unicodedata.normalize("NFKC", raw or "").strip()
+    return normalized(raw)
 
 
 def pickup_name_problem(circle: Circle, name: str, *, group_id: int | None = None) -> Any:
     """R16: half-width letters and digits, 1–40 of them, unique in the circle
     ignoring case (``Sales`` and ``sales`` would be the same group to a person)."""
-    if not name:
-        return _l("Enter a name.")
-    if len(name) > PICKUP_NAME_MAX:
-        return _l("Use at most %(n)d characters.", n=PICKUP_NAME_MAX)
+    problem = name_problem(name, max_length=PICKUP_NAME_MAX)
+    if problem is not None:
+        return problem
     if not HALF_WIDTH_ALNUM.fullmatch(name):
         return _l("Use half-width letters and digits only (A–Z, a–z, 0–9), without spaces.")
     clash = select(PickupGroup.name).where(

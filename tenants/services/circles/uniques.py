@@ -5,7 +5,6 @@ Services flush; the request commits."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,21 +17,17 @@ from sqlalchemy.orm import joinedload
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.versioning import check_edit, claim_edit
-from tenants.models import Circle, PickupGroup, RingGroup, Unique
+from tenants.models import Circle, PickupGroup, Unique
 from tenants.services.circles.common import (
     DIGITS,
-    DISPLAY_NAME_MAX,
     MAX_ID,
     SEARCH_MAX,
     UNIQUES_PAGE_SIZE,
     CircleSettingsError,
-    Outcome,
     escape_like,
-    has_control_characters,
-    normalize_digits,
 )
 from tenants.services.circles.pickup_groups import circle_pickup_group
-from tenants.services.provisioning import EXTENSION_RANGES
+from tenants.validation import Outcome, check_extension, check_name, normalized
 
 # --- the directory of uniques -------------------------------------------------------
 
@@ -48,7 +43,7 @@ class UniquePage:
 
 
 def normalize_search(raw: str | None) -> str:
-    return unicodedata.normalize("NFKC", raw or "").strip()[:SEARCH_MAX]
+    return normalized(raw)[:SEARCH_MAX]
 
 
 def unique_page(
@@ -111,52 +106,6 @@ def circle_unique(circle: Circle, unique_id: int) -> Unique | None:
     ).one_or_none()
 
 
-def extension_problem(circle: Circle, extension: str, *, unique_id: int | None = None) -> Any:
-    """Why ``extension`` cannot be a unique's extension in the circle (R13), or None:
-    it must have the circle's length, lie in its range, and be free in the circle
-    (no other unique and no ring group uses it)."""
-    length = circle.extension_length
-    low, high = EXTENSION_RANGES[length]
-    if not (
-        DIGITS.fullmatch(extension) and len(extension) == length and low <= int(extension) <= high
-    ):
-        return _l(
-            "Enter an extension of %(length)d digits from %(low)d to %(high)d.",
-            length=length,
-            low=low,
-            high=high,
-        )
-    other_unique = select(Unique.id).where(
-        Unique.circle_id == circle.id, Unique.extension == extension
-    )
-    if unique_id is not None:
-        other_unique = other_unique.where(Unique.id != unique_id)
-    if db.session.scalar(other_unique.limit(1)) is not None:
-        return _l("Extension %(ext)s is already used by another unique.", ext=extension)
-    ring_group = db.session.scalar(
-        select(RingGroup.name)
-        .where(RingGroup.circle_id == circle.id, RingGroup.extension == extension)
-        .limit(1)
-    )
-    if ring_group is not None:
-        return _l(
-            "Extension %(ext)s is already used by the ring group %(name)s.",
-            ext=extension,
-            name=ring_group,
-        )
-    return None
-
-
-def display_name_problem(name: str) -> Any:
-    if not name:
-        return _l("Enter a name.")
-    if len(name) > DISPLAY_NAME_MAX:
-        return _l("Use at most %(n)d characters.", n=DISPLAY_NAME_MAX)
-    if has_control_characters(name):
-        return _l("Use plain text without line breaks or control characters.")
-    return None
-
-
 def update_unique(
     circle: Circle,
     unique: Unique,
@@ -177,21 +126,14 @@ def update_unique(
         raise CircleSettingsError(str(_l("This unique is not in this circle.")))
     if version is not None:
         check_edit(unique, version)
-    outcome = Outcome(
-        values={
-            "extension": normalize_digits(extension),
-            "display_name": (display_name or "").strip(),
-            "pickup_group_id": pickup_group_id,
-        }
-    )
+    outcome = Outcome(values={"pickup_group_id": pickup_group_id})
+    if normalized(extension) == (unique.extension or ""):
+        # An unchanged extension is the unique's own: not checked again.
+        outcome.values["extension"] = normalized(extension)
+    else:
+        check_extension(outcome, circle, extension, unique.id, required=False)
     new_extension = outcome.values["extension"] or None
-    if new_extension is not None and new_extension != unique.extension:
-        problem = extension_problem(circle, new_extension, unique_id=unique.id)
-        if problem:
-            outcome.add("extension", problem)
-    problem = display_name_problem(outcome.values["display_name"])
-    if problem:
-        outcome.add("display_name", problem)
+    check_name(outcome, display_name, field="display_name")
     group = circle_pickup_group(circle, pickup_group_id) if pickup_group_id else None
     if group is None:
         outcome.add("pickup_group_id", _l("Choose one of this circle's pickup groups."))
