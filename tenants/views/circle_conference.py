@@ -9,12 +9,15 @@ Each form saves with "save changes"; "cancel" reloads the saved state (R18).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
+from tenants.models import Circle
 from tenants.options import conference, outbound, services, virtual
 from tenants.options.dates import tokyo_today
 from tenants.options.models import LINES_PER_CONFERENCE_ROOM, OptionKind
@@ -120,19 +123,38 @@ def _room_form(entry: conference.RoomEntry | None) -> Any:
     ), status
 
 
+def _delete(
+    entry: Any,
+    kind: OptionKind,
+    not_contracted: Callable[[services.Holding], Any],
+    delete: Callable[[Circle, Any, date], None],
+    deleted: Callable[[str], Any],
+    back: str,
+) -> Any:
+    """Delete a room or a selector: another circle's is not found (404); without the
+    option, its page says so; else delete it, say so and go back to the list."""
+    if entry is None:
+        abort(404)
+    holding = _holding(kind)
+    if not holding.held:
+        return not_contracted(holding)
+    name = entry.unique.display_name
+    delete(g.circle, entry, tokyo_today())
+    flash(deleted(name), "success")
+    return redirect(url_for(back))
+
+
 @bp.post("/conference-rooms/<int:room_id>/delete")
 def conference_room_delete(room_id: int) -> Any:
     validate_csrf_or_400()
-    entry = conference.find_room(g.circle, room_id)
-    if entry is None:
-        abort(404)
-    holding = _holding(OptionKind.CONFERENCE_ROOM)
-    if not holding.held:
-        return _not_contracted(ROOMS_TEMPLATE, holding, rooms=conference.rooms(g.circle))
-    name = entry.unique.display_name
-    conference.delete_room(g.circle, entry, tokyo_today())
-    flash(_l("The conference room %(name)s has been deleted.", name=name), "success")
-    return redirect(url_for(".conference_rooms"))
+    return _delete(
+        conference.find_room(g.circle, room_id),
+        OptionKind.CONFERENCE_ROOM,
+        lambda holding: _not_contracted(ROOMS_TEMPLATE, holding, rooms=conference.rooms(g.circle)),
+        conference.delete_room,
+        lambda name: _l("The conference room %(name)s has been deleted.", name=name),
+        ".conference_rooms",
+    )
 
 
 # -- R4 outbound number selection ------------------------------------------------------------
@@ -201,13 +223,13 @@ def _selector_form(entry: outbound.SelectorEntry | None) -> Any:
 @bp.post("/outbound-selectors/<int:selector_id>/delete")
 def outbound_selector_delete(selector_id: int) -> Any:
     validate_csrf_or_400()
-    entry = outbound.find_selector(g.circle, selector_id)
-    if entry is None:
-        abort(404)
-    holding = _holding(OptionKind.OUTBOUND_SELECTION)
-    if not holding.held:
-        return _not_contracted(SELECTORS_TEMPLATE, holding, selectors=outbound.selectors(g.circle))
-    name = entry.unique.display_name
-    outbound.delete_selector(g.circle, entry, tokyo_today())
-    flash(_l("The outbound number selector %(name)s has been deleted.", name=name), "success")
-    return redirect(url_for(".outbound_selectors"))
+    return _delete(
+        outbound.find_selector(g.circle, selector_id),
+        OptionKind.OUTBOUND_SELECTION,
+        lambda holding: _not_contracted(
+            SELECTORS_TEMPLATE, holding, selectors=outbound.selectors(g.circle)
+        ),
+        outbound.delete_selector,
+        lambda name: _l("The outbound number selector %(name)s has been deleted.", name=name),
+        ".outbound_selectors",
+    )
