@@ -231,7 +231,9 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                 )
                 _load_uniques(circle)
                 if a == 1 and c == 1:
-                    _load_options(circle)
+                    # The option services read the circle through the scope alone.
+                    with circle_scope(reseller.id, account.id, circle.id):
+                        _load_options(circle)
 
 
 def _load_uniques(circle: Circle) -> None:
@@ -251,45 +253,40 @@ def _load_uniques(circle: Circle) -> None:
 
 def _load_options(circle: Circle) -> None:
     """A circle that holds every option, with a few recordings to download."""
-    # The option services read the circle through the scope alone (require_circle_scope).
-    with circle_scope(circle.reseller_id, circle.account_id, circle.id):
-        for kind, quantity in DEMO_OPTIONS:
-            p.add_circle_option(circle, kind, quantity=quantity, starts_on=date(2026, 4, 1))
-        today = tokyo_today()
-        numbers = list(circle.phone_numbers)
-        _ensure(
-            conference.save_room(
-                circle,
-                None,
-                conference.RoomInput(
-                    name="会議室A",
-                    extension="300",
-                    phone_number_id=str(numbers[0].id),
-                    new_pin="2580",
-                ),
-                today,
-            )
+    for kind, quantity in DEMO_OPTIONS:
+        p.add_circle_option(circle, kind, quantity=quantity, starts_on=date(2026, 4, 1))
+    today = tokyo_today()
+    numbers = list(circle.phone_numbers)
+    _ensure(
+        conference.save_room(
+            circle,
+            None,
+            conference.RoomInput(
+                name="会議室A", extension="300", phone_number_id=str(numbers[0].id), new_pin="2580"
+            ),
+            today,
         )
-        ivr.create_ivr(circle, "310", "代表IVR")
-        _ensure(
-            outbound.save_selector(
-                circle,
-                None,
-                outbound.SelectorInput(
-                    name="発信仕分(050番号)", extension="320", phone_number_id=str(numbers[1].id)
-                ),
-                today,
-            )
+    )
+    ivr.create_ivr(circle, "310", "代表IVR")
+    _ensure(
+        outbound.save_selector(
+            circle,
+            None,
+            outbound.SelectorInput(
+                name="発信仕分(050番号)", extension="320", phone_number_id=str(numbers[1].id)
+            ),
+            today,
         )
-        now = datetime.now(UTC)
-        for days_ago in (0, 1, 3):
-            recording.store(
-                circle,
-                started_at=now - timedelta(days=days_ago, hours=2),
-                wav=_tone(),
-                duration_seconds=2,
-                remote_number="+81355550000",
-            )
+    )
+    now = datetime.now(UTC)
+    for days_ago in (0, 1, 3):
+        recording.store(
+            circle,
+            started_at=now - timedelta(days=days_ago, hours=2),
+            wav=_tone(),
+            duration_seconds=2,
+            remote_number="+81355550000",
+        )
 
 
 def _ensure(outcome: Outcome) -> None:
