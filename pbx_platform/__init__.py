@@ -12,6 +12,7 @@ import invoices
 import tenants
 import themes
 from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
+from pbx_platform import mail as _mail  # noqa: F401  (sends queued mail after the commit)
 from pbx_platform import (
     auth,
     cli,

@@ -40,9 +40,10 @@ _SECRET_WORDS = {"secret", "token"}
 
 
 # Bookkeeping, not settings: a save that changes only these changes nothing a person
-# set (``*edit_version`` columns are the optimistic locks of the settings forms).
+# set (``*edit_version`` columns are the optimistic locks of the settings forms; a
+# login's ``last_login_at`` moves at every login).
 def _bookkeeping(key: str) -> bool:
-    return key == "updated_at" or key.endswith("edit_version")
+    return key in {"updated_at", "last_login_at"} or key.endswith("edit_version")
 
 
 @dataclass(frozen=True)

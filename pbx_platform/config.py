@@ -50,6 +50,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGO_MAX_BYTES", 512 * 1024, int, env="PBX_LOGO_MAX_BYTES"),
     Setting("CELERY_BROKER_URL", "", env="CELERY_BROKER_URL"),
     Setting("BABEL_DEFAULT_LOCALE", "ja", env="PBX_DEFAULT_LOCALE"),
+    # E-mail (pbx_platform.mail). No host: mails are written to MAIL_DIR (development).
+    Setting("MAIL_HOST", "", env="PBX_MAIL_HOST"),
+    Setting("MAIL_PORT", 587, int, env="PBX_MAIL_PORT"),
+    Setting("MAIL_USERNAME", "", env="PBX_MAIL_USERNAME"),
+    Setting("MAIL_PASSWORD", "", env="PBX_MAIL_PASSWORD"),
+    # starttls, ssl or none
+    Setting("MAIL_SECURITY", "starttls", env="PBX_MAIL_SECURITY"),
+    Setting("MAIL_FROM", "noreply@localhost", env="PBX_MAIL_FROM"),
+    Setting("MAIL_DIR", "", env="PBX_MAIL_DIR"),
+    # The scheme of the links in e-mails sent outside a request (https in production).
+    Setting("URL_SCHEME", "", env="PBX_URL_SCHEME"),
+    Setting("FORGOT_PER_ADDRESS", "3 per hour", env="PBX_FORGOT_PER_ADDRESS"),
+    Setting("FORGOT_PER_IP", "10 per hour", env="PBX_FORGOT_PER_IP"),
 )
 
 
@@ -81,6 +94,13 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
             config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
         else:
             raise ConfigError("Production needs REDIS_URL (or PBX_RATELIMIT_STORAGE_URI)")
+
+    if config["MAIL_SECURITY"] not in {"starttls", "ssl", "none"}:
+        raise ConfigError("PBX_MAIL_SECURITY must be starttls, ssl or none")
+    if not config["MAIL_DIR"]:
+        config["MAIL_DIR"] = str(Path(instance_path) / "mail")
+    if not config["URL_SCHEME"]:
+        config["URL_SCHEME"] = "https" if env == "production" else "http"
 
     secure = env == "production"
     config.update(

@@ -77,3 +77,35 @@ class LoginSession(ResellerOwned, Model):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
 
     __table_args__ = (Index("ix_login_session_principal", "principal_kind", "principal_id"),)
+
+
+class LoginToken(ResellerOwned, Model):
+    """A single-use link that sets a login's password: an invitation (72 hours) or a
+    password reset (1 hour).
+
+    Like ``LoginSession`` the row keeps only the SHA-256 of the token; the link in the
+    e-mail is the only place the token itself exists. It belongs to its login's tenant
+    (reseller, account, circle). Not audited: issuing and using a link are audited
+    where they happen (the invitation, the password set through it)."""
+
+    __tablename__ = "login_token"
+    __tenant_columns__ = {"reseller": "reseller_id", "account": "account_id", "circle": "circle_id"}
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # invitation | reset
+    purpose: Mapped[str] = mapped_column(String(20))
+    principal_kind: Mapped[str] = mapped_column(String(20))
+    principal_id: Mapped[int]
+    account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    circle_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("circle.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_login_token_principal", "principal_kind", "principal_id"),)

@@ -47,13 +47,13 @@ class Action(enum.StrEnum):
     ACCOUNT_BILLING_EDIT = "account_billing_edit"  # addresses, contacts (no route yet)
     ACCOUNT_OPTIONS_BUY = "account_options_buy"  # R2 invoice mailing, through the cart
     CUSTOMERS_MANAGE = "customers_manage"  # create customers, circles, numbers (no route yet)
-    STAFF_MANAGE = "staff_manage"  # the reseller's staff users (no route yet)
+    STAFF_MANAGE = "staff_manage"  # the reseller's staff users, account managers
     RETAIL_PRICES_EDIT = "retail_prices_edit"  # (no route yet)
     INVOICE_VIEW = "invoice_view"  # (no route yet)
     INVOICES_MANAGE = "invoices_manage"  # invoices, payments, dispatch (no route yet)
     THEME_EDIT = "theme_edit"  # R19 branding
     AUDIT_VIEW = "audit_view"  # the audit log of the caller's scope
-    # To a circle or a staff user (no route yet).
+    # To a circle's recovery address.
     PASSWORD_RESET_SEND = "password_reset_send"  # noqa: S105  (an action's name)
     # A circle.
     CIRCLE_VIEW = "circle_view"  # every circle page, read only
@@ -88,6 +88,8 @@ MATRIX: Mapping[Role, frozenset[Action]] = {
         A.CIRCLE_OPTIONS_BUY,
         A.PASSWORD_POLICY_SET,
         A.ACCOUNT_OPTIONS_BUY,
+        # Its circles' logins (R15): a reset link to the circle's recovery address.
+        A.PASSWORD_RESET_SEND,
     },
     # Its own circle (R3–R16).
     Role.CIRCLE: frozenset(

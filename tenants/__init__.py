@@ -9,10 +9,19 @@ from pbx_platform.auth import register_principal, set_login_view
 from tenants import cli, labels, principals
 from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
 from tenants.views import account_options as _account_options  # noqa: F401  (adds routes)
-from tenants.views import auth, circle_admin, circle_portal, console, staff_portal
+from tenants.views import (
+    auth,
+    circle_admin,
+    circle_portal,
+    console,
+    recovery,
+    staff_portal,
+    staff_users,
+)
 from tenants.views import circle_conference as _circle_conference  # noqa: F401  (adds routes)
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
 from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
+from tenants.views import circle_recovery as _circle_recovery  # noqa: F401  (adds routes)
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)
 
@@ -25,7 +34,14 @@ def init_app(app: Flask) -> None:
     labels.init_app(app)
     app.before_request(principals.scope_to_principal)
     app.before_request(principals.enforce_password_policy)
-    for blueprint in (auth.bp, circle_portal.bp, staff_portal.bp, console.bp):
+    for blueprint in (
+        auth.bp,
+        circle_portal.bp,
+        staff_portal.bp,
+        console.bp,
+        recovery.bp,
+        staff_users.bp,
+    ):
         app.register_blueprint(blueprint)
     circle_admin.register(app)
     cli.init_app(app)

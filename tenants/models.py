@@ -159,6 +159,8 @@ class Circle(UserMixin, EditVersioned, AccountOwned, Timestamped, Model):
     )
     extension_length: Mapped[int] = mapped_column(Integer, default=3)
     locale: Mapped[str | None] = mapped_column(String(5))
+    # Where a password reset link may be sent (staff or the account manager send it).
+    recovery_email: Mapped[str | None] = mapped_column(String(254))
     # Bumped by every confirmed cart: a cart opened at another version is stale (R11).
     options_version: Mapped[int] = mapped_column(Integer, default=0)
     # The settings pages that edit rows of many uniques at once (R6 refusal ticks,
@@ -328,7 +330,7 @@ _RESELLER_ROLES = {
 }
 
 
-class Staff(UserMixin, ResellerOwned, Timestamped, Model):
+class Staff(UserMixin, EditVersioned, ResellerOwned, Timestamped, Model):
     """A person who logs in with e-mail and password: platform staff (under the
     platform reseller), reseller staff, or an account's manager."""
 
@@ -353,6 +355,7 @@ class Staff(UserMixin, ResellerOwned, Timestamped, Model):
     password_changed_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None]
 
     account: Mapped[Account | None] = relationship()
 

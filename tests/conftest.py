@@ -27,6 +27,7 @@ from pbx_platform import create_app, passwords
 from pbx_platform.db import db
 from pbx_platform.extensions import limiter
 from tests.factories import World, build_world
+from tests.mail_server import SmtpServer
 
 # Hashing at OWASP's cost makes each factory login ~50 ms; the suite hashes with a
 # cheap argon2id instead (test_passwords checks the production parameters).
@@ -91,6 +92,8 @@ def app(
             "SQLALCHEMY_DATABASE_URI": app_url,
             "RATELIMIT_STORAGE_URI": "memory://",
             "WTF_CSRF_ENABLED": True,
+            # Mails of tests that do not read them (no ``mailbox``) land here.
+            "MAIL_DIR": str(tmp_path_factory.mktemp("mail")),
         }
     )
     with app.app_context():
@@ -258,3 +261,24 @@ def browser(app: Flask) -> Any:
         return PortalClient(app.test_client(), host)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(app: Flask, smtp_server: SmtpServer) -> Iterator[SmtpServer]:
+    """The app sends through a real SMTP server on loopback (aiosmtpd) for this test;
+    ``mailbox.messages`` is what it received."""
+    saved = {key: app.config[key] for key in ("MAIL_HOST", "MAIL_PORT", "MAIL_SECURITY")}
+    app.config.update(MAIL_HOST="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_SECURITY="none")
+    smtp_server.clear()
+    try:
+        yield smtp_server
+    finally:
+        app.config.update(saved)

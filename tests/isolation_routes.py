@@ -55,6 +55,8 @@ from tenants.models import (
     RingGroup,
     RingGroupMember,
     Staff,
+    StaffKind,
+    StaffRole,
     Unique,
     UniqueKind,
 )
@@ -100,6 +102,7 @@ ID_KINDS = (
     "account_cart_line_id",
     "circle_session_id",
     "staff_session_id",
+    "staff_id",
 )
 
 
@@ -158,6 +161,10 @@ NO_ID = "takes no object id; shows or changes only what the caller's own scope h
 LOGIN = "login page: no object id; which tenant's logins it accepts is tested on its own"
 LOGOUT = "logout: no object id; ends the caller's own login only"
 LIST = "list page of the caller's own scope, no object id"
+TOKEN_LINK = (
+    "single-use link: no object id; the token is found in the host's tenant scope only "
+    "(tested in test_password_recovery)"
+)
 
 # Plausible form data for the circle pages, shared by the circle's own tree
 # (/portal) and the staff tree (/staff/circles/<circle_id>).
@@ -230,6 +237,9 @@ CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
     "settings": ({}, None),
     "unique_detail": ({"unique_id": "unique_id"}, UNIQUE_FORM),
     "uniques": ({}, None),
+    "login_recovery": ({}, None),
+    "save_recovery_email": ({}, {"recovery_email": "desk@example.co.jp"}),
+    "send_password_reset": ({}, {}),
 }
 # R22 where a circle page needs more than CIRCLE_PAGE (read with CIRCLE_VIEW, change
 # with CIRCLE_SETTINGS_EDIT).
@@ -241,6 +251,7 @@ CIRCLE_NEEDS = {
     "refresh_cart": BUY,
     "remove_cart_lines": BUY,
     "set_recording_limit": Needs(post=A.RECORDING_LIMIT_SET),
+    "send_password_reset": Needs(post=A.PASSWORD_RESET_SEND),
 }
 # Pages that answer a bare GET with 422: they need a query (a new length, a date range).
 CIRCLE_OWN_STATUS = {"extension_length_confirm": 422, "recording_archive": 422}
@@ -404,6 +415,45 @@ ROUTES: dict[str, Reach | Exempt] = {
         },
         needs=Needs(post=A.PASSWORD_POLICY_SET),
     ),
+    # -- password recovery and invitations ---------------------------------------------------
+    "recovery.staff_forgot": Exempt(LOGIN, PUBLIC, form={"email": "admin@a.test"}),
+    "recovery.console_forgot": Exempt(LOGIN, PUBLIC),
+    "recovery.staff_invitation": Exempt(TOKEN_LINK, PUBLIC),
+    "recovery.staff_reset": Exempt(TOKEN_LINK, PUBLIC),
+    "recovery.console_reset": Exempt(TOKEN_LINK, PUBLIC),
+    "recovery.circle_reset": Exempt(TOKEN_LINK, PUBLIC),
+    # -- staff users (admins) -------------------------------------------------------------
+    "staff_users.users": Exempt(LIST, Needs(get=A.STAFF_MANAGE), roles=STAFF),
+    "staff_users.invite": Exempt(
+        NO_ID,
+        Needs(post=A.STAFF_MANAGE),
+        roles=STAFF,
+        form={"name": "New", "email": "new@a.test", "role": "support", "locale": "ja"},
+    ),
+    "staff_users.user_detail": Reach(
+        ids={"staff_id": "staff_id"}, roles=STAFF, needs=Needs(get=A.STAFF_MANAGE)
+    ),
+    "staff_users.change_role": Reach(
+        ids={"staff_id": "staff_id"},
+        roles=STAFF,
+        form={"role": "support"},
+        needs=Needs(post=A.STAFF_MANAGE),
+    ),
+    "staff_users.deactivate": Reach(
+        ids={"staff_id": "staff_id"}, roles=STAFF, form={}, needs=Needs(post=A.STAFF_MANAGE)
+    ),
+    "staff_users.reactivate": Reach(
+        ids={"staff_id": "staff_id"}, roles=STAFF, form={}, needs=Needs(post=A.STAFF_MANAGE)
+    ),
+    "staff_users.resend_invitation": Reach(
+        ids={"staff_id": "staff_id"}, roles=STAFF, form={}, needs=Needs(post=A.STAFF_MANAGE)
+    ),
+    "staff_users.invite_manager": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"name": "Boss", "email": "boss@a.test", "locale": "en"},
+        needs=Needs(post=A.STAFF_MANAGE),
+    ),
     # -- the platform operator's console: reseller logins get 404 on their own host ---------
     "console.reseller_detail": Reach(
         ids={"reseller_id": "reseller_id"},
@@ -452,6 +502,7 @@ class Ids:
     account_cart_line_id: int
     circle_session_id: int
     staff_session_id: int
+    staff_id: int
 
     def of(self, kind: str) -> int:
         return int(getattr(self, kind))
@@ -579,6 +630,19 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
     staff_session, _ = open_session(
         "staff", owner.id, Scope(circle.reseller_id, owner.account_id), **BROWSER
     )
+    # A manager of the circle's account: what the staff users' pages act on.
+    manager = Staff(
+        reseller_id=circle.reseller_id,
+        account_id=circle.account_id,
+        kind=StaffKind.ACCOUNT_MANAGER,
+        role=StaffRole.ADMIN,
+        email=f"target-{prefix}-{circle.id}@managers.test",
+        email_key=f"target-{prefix}-{circle.id}@managers.test",
+        name="Target manager",
+        password_hash="",
+    )
+    db.session.add(manager)
+    db.session.flush()
     return Ids(
         **tenant_ids,
         unique_id=phone.id,
@@ -595,6 +659,7 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
         account_cart_line_id=account_line.id,
         circle_session_id=circle_session.id,
         staff_session_id=staff_session.id,
+        staff_id=manager.id,
     )
 
 

@@ -62,8 +62,9 @@ R22: dict[Action, set[Role]] = {
     Action.INVOICES_MANAGE: {P, ADM, BIL},
     Action.THEME_EDIT: {P, ADM},
     Action.AUDIT_VIEW: {P, ADM, BIL, SUP, MGR},
-    # Support changes nothing but this.
-    Action.PASSWORD_RESET_SEND: {P, ADM, SUP},
+    # Support changes nothing but this; the account's manager sends its circles' logins
+    # a reset (R15, within R9–R18 of its account).
+    Action.PASSWORD_RESET_SEND: {P, ADM, SUP, MGR},
     # Circles: billing and support read them; the admins, the account's manager and the
     # circle itself change them (R3–R16) and buy its options (R9–R12).
     Action.CIRCLE_VIEW: {P, ADM, BIL, SUP, MGR, CIR},

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.mail import Brand
 from pbx_platform.validation import Outcome, normalized
 from pbx_platform.versioning import StaleEdit, check_edit, claim_edit
 from tenants.models import Reseller, ResellerHost
@@ -445,3 +446,28 @@ def update_theme(
         # A reseller's first theme, saved from two editors at once: one row per reseller.
         raise StaleEdit() from exc
     return outcome
+
+
+def mail_brand(reseller_id: int) -> Brand:
+    """R19 in e-mail: the sender's display name and product name are the reseller's
+    product, the support contacts those of its theme (``pbx_platform.mail``). Read in
+    the caller's scope, which holds the reseller."""
+    row = db.session.execute(
+        select(Reseller, Theme)
+        .outerjoin(Theme, Theme.reseller_id == Reseller.id)
+        .where(Reseller.id == reseller_id)
+    ).first()
+    if row is None:
+        return Brand(product_name=CONSOLE_PRODUCT_NAME, sender_name=CONSOLE_PRODUCT_NAME)
+    reseller, theme = row
+    product = (theme.product_name if theme is not None else "") or reseller.name
+    primary, _ = stylesheet_colours(
+        theme.primary_color if theme else None, theme.accent_color if theme else None
+    )
+    return Brand(
+        product_name=product,
+        sender_name=product,
+        support_email=(theme.support_email if theme else "") or "",
+        support_phone=(theme.support_phone if theme else "") or "",
+        primary_color=primary,
+    )

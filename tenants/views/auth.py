@@ -15,7 +15,7 @@ from pbx_platform.passwords import login_key
 from pbx_platform.redirects import safe_target
 from tenants.forms import CircleLoginForm, EmptyForm, StaffLoginForm
 from tenants.models import PasswordPolicy
-from tenants.services import logins
+from tenants.services import logins, staff_users
 from tenants.views.common import portal_only
 
 bp = Blueprint("auth", __name__, template_folder="../templates")
@@ -118,6 +118,7 @@ def _staff_login(*, console: bool, template: str, home: str) -> Any:
         )
         if staff is not None:
             start_session(staff)
+            staff_users.note_login(staff)
             return redirect(safe_target(form.next.data, url_for(home)))
         form.password.errors = [*form.password.errors, str(INVALID)]
     return render_template(template, form=form)

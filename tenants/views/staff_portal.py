@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from pbx_platform.permissions import Action, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
+from tenants.forms_staff import ManagerInviteForm
 from tenants.models import Account, Circle, PasswordPolicy
-from tenants.services import directory, logins
+from tenants.services import directory, logins, staff_users
 from tenants.views import sessions as session_pages
 from tenants.views.common import get_or_404, portal_only, staff_required
 
@@ -38,7 +39,12 @@ def dashboard() -> Any:
 def account_detail(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
     require(Action.ACCOUNT_VIEW)
-    return render_template("tenants/account_detail.html", account=account)
+    return render_template(
+        "tenants/account_detail.html",
+        account=account,
+        managers=staff_users.account_managers(account),
+        manager_form=ManagerInviteForm(),
+    )
 
 
 @bp.get("/circles/<int:circle_id>")
