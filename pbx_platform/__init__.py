@@ -12,7 +12,6 @@ import invoices
 import tenants
 import themes
 from pbx_platform import audit as _audit  # noqa: F401  (registers the audit flush hook)
-from pbx_platform import mail as _mail  # noqa: F401  (sends queued mail after the commit)
 from pbx_platform import (
     auth,
     cli,
@@ -26,6 +25,7 @@ from pbx_platform import (
     security,
     web,
 )
+from pbx_platform import mail as _mail  # noqa: F401  (sends queued mail after the commit)
 from pbx_platform.config import load_config
 from pbx_platform.templating import PbxFlask
 

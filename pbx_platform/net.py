@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, has_request_context, request
 
 
 def client_address() -> str:
@@ -14,3 +14,16 @@ def request_host() -> str:
     """The request's host name without port, lower-cased."""
     host = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else request.host
     return host.strip().lower().rstrip(".")
+
+
+def public_url(host: str, path: str) -> str:
+    """An absolute URL of ``path`` on ``host`` (links in e-mails). In a request it takes
+    the request's scheme and port (development serves every host on one port:
+    ``sakura.localhost:5000``); outside one, ``PBX_URL_SCHEME`` and no port."""
+    scheme = current_app.config["URL_SCHEME"]
+    port = ""
+    if has_request_context():
+        scheme = request.scheme
+        if ":" in request.host and not request.host.endswith("]"):
+            port = ":" + request.host.rsplit(":", 1)[1]
+    return f"{scheme}://{host}{port}{path}"

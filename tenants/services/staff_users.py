@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
-from flask import current_app, g, has_request_context, request, url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -32,6 +33,8 @@ from pbx_platform import mail, sessions, tokens
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.i18n import LOCALES
+from pbx_platform.models import LoginToken
+from pbx_platform.net import public_url
 from pbx_platform.passwords import hash_password, login_key, password_problems
 from pbx_platform.tenancy import Scope
 from pbx_platform.tokens import Purpose, TokenState
@@ -125,32 +128,19 @@ def name_problems(name: str) -> list[str]:
 # -- links and mails ----------------------------------------------------------------------------
 
 
-def portal_link(reseller_id: int, endpoint: str, **values: object) -> str:
-    """An absolute link to a page of the reseller's portal: on the request's own host
-    when the request is that reseller's (its port too), else on the reseller's portal
-    host (its custom domain first) with ``PBX_URL_SCHEME``."""
-    path = url_for(endpoint, **values)
-    portal = g.get("portal") if has_request_context() else None
-    if portal is not None and portal.reseller_id == reseller_id and not portal.is_console:
-        return request.host_url.rstrip("/") + path
+def portal_link(reseller_id: int, endpoint: str, **values: Any) -> str:
+    """An absolute link to a page of the reseller's portal, on its portal host (its
+    custom domain first)."""
     host = db.session.scalars(
         select(ResellerHost.host)
         .where(ResellerHost.reseller_id == reseller_id, ResellerHost.kind == "portal")
         .order_by(ResellerHost.is_custom.desc(), ResellerHost.id)
     ).first()
-    port = ""
-    if has_request_context() and ":" in request.host and not request.host.startswith("["):
-        # Development serves every host on one port (sakura.localhost:5000).
-        port = ":" + request.host.rsplit(":", 1)[1]
-    scheme = current_app.config["URL_SCHEME"]
-    return f"{scheme}://{host or current_app.config['BASE_DOMAIN']}{port}{path}"
+    return public_url(host or current_app.config["BASE_DOMAIN"], url_for(endpoint, **values))
 
 
-def _console_link(endpoint: str, **values: object) -> str:
-    path = url_for(endpoint, **values)
-    if has_request_context():
-        return request.host_url.rstrip("/") + path
-    return f"{current_app.config['URL_SCHEME']}://{current_app.config['CONSOLE_HOST']}{path}"
+def _console_link(endpoint: str, **values: Any) -> str:
+    return public_url(current_app.config["CONSOLE_HOST"], url_for(endpoint, **values))
 
 
 def _locale(preferred: str | None, reseller_id: int) -> str:
@@ -420,13 +410,11 @@ class LinkOutcome:
         return self.state == TokenState.VALID and not self.errors
 
 
-def _principal_of(record: object) -> Staff | Circle | None:
-    kind = getattr(record, "principal_kind", "")
-    model: type[Staff] | type[Circle] = Staff if kind == "staff" else Circle
-    principal = db.session.get(model, getattr(record, "principal_id", 0))
-    if isinstance(principal, Staff) and not principal.active:
-        return None
-    return principal
+def _principal_of(record: LoginToken) -> Staff | Circle | None:
+    if record.principal_kind == "staff":
+        staff = db.session.get(Staff, record.principal_id)
+        return staff if staff is not None and staff.active else None
+    return db.session.get(Circle, record.principal_id)
 
 
 def link_state(token: str, purpose: Purpose, *, kind: str, console: bool = False) -> LinkOutcome:

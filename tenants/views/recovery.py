@@ -4,9 +4,9 @@ logins, and the single-use links that set a password (invitation, reset).
 The forgot-password answer is the same page with the same status whether the address
 exists or not; the form is rate-limited per address and per client address
 (``PBX_FORGOT_PER_ADDRESS``, ``PBX_FORGOT_PER_IP``), with Flask-Limiter as the login
-forms are. The links carry their token in the query (``?token=``), never stored anywhere but
-in its hash; the page's form posts back to the same address. A link that is unknown, used or expired gets a page that says so (404 or
-410), never an error of ours.
+forms are. The links carry their token in the query (``?token=``; the database keeps
+only its hash), and the page's form posts back to the same address. A link that is
+unknown, used or expired gets a page that says so (404 or 410), never an error of ours.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def _portal_host_only() -> None:
 
 
 def _me() -> Staff:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def _list_page(form: StaffInviteForm, status: int = 200) -> Any:
