@@ -132,6 +132,10 @@ def render(
 def queue(message: Message, session: Session | None = None) -> None:
     """Send ``message`` once the current transaction commits; never if it rolls back."""
     from_session = session if session is not None else _current_session()
+    if not from_session.in_transaction():
+        # The message belongs to a transaction even before it has written anything, so
+        # that a rollback drops it too.
+        from_session.begin()
     from_session.info.setdefault(_OUTBOX, []).append(message)
 
 
