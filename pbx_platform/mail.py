@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import shared_task
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -115,8 +115,11 @@ def render(
     with force_locale(language):
         values = {"brand": brand, **context}
         title = str(subject)
-        text = render_template(f"{template}.txt", subject=title, **values)
-        html = render_template(f"{template}.html", subject=title, **values)
+        # Straight from the environment, not ``render_template``: a mail gets only what it
+        # is given, never the page's context processors (which read the request).
+        environment = current_app.jinja_env
+        text = environment.get_template(f"{template}.txt").render(subject=title, **values)
+        html = environment.get_template(f"{template}.html").render(subject=title, **values)
     return Message(
         to=to,
         subject=title,

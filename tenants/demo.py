@@ -234,6 +234,8 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                     # The option services read the circle through the scope alone.
                     with circle_scope(reseller.id, account.id, circle.id):
                         _load_options(circle)
+                    # Staff and the account's manager can send this circle a reset link.
+                    circle.recovery_email = f"{prefix}-{a}-{c}@{prefix}-customer.example"
 
 
 def _load_uniques(circle: Circle) -> None:

@@ -302,3 +302,22 @@ def test_last_login_is_noted(world, browser):
     before = utcnow()
     _login_admin(world, browser)
     assert _staff(world, world.a.staff["admin"]).last_login_at >= before.replace(microsecond=0)
+
+
+def test_invite_staff_works_outside_a_request_for_the_console(world, app, mailbox):
+    """What the console's "create reseller" calls for the first admin."""
+    from pbx_platform.tenancy import platform_bypass
+    from tenants.models import Reseller
+    from tenants.services.staff_users import invite_staff
+
+    with app.app_context(), platform_bypass("tests.invite"):
+        reseller = db.session.get(Reseller, world.a.reseller_id)
+        outcome = invite_staff(
+            reseller, "first@alpha.jp", "First Admin", StaffRole.ADMIN, "en", None
+        )
+        assert outcome.ok and outcome.staff is not None
+        db.session.commit()
+    mail = mailbox.only()
+    assert mail.message["Subject"] == "You are invited to Alpha Phone"
+    assert "You have been invited to Alpha Phone." in mail.text
+    assert mail.links[0].startswith("http://alpha.localhost/staff/invitation?token=")

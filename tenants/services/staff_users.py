@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -136,11 +136,11 @@ def portal_link(reseller_id: int, endpoint: str, **values: Any) -> str:
         .where(ResellerHost.reseller_id == reseller_id, ResellerHost.kind == "portal")
         .order_by(ResellerHost.is_custom.desc(), ResellerHost.id)
     ).first()
-    return public_url(host or current_app.config["BASE_DOMAIN"], url_for(endpoint, **values))
+    return public_url(host or current_app.config["BASE_DOMAIN"], endpoint, **values)
 
 
 def _console_link(endpoint: str, **values: Any) -> str:
-    return public_url(current_app.config["CONSOLE_HOST"], url_for(endpoint, **values))
+    return public_url(current_app.config["CONSOLE_HOST"], endpoint, **values)
 
 
 def _locale(preferred: str | None, reseller_id: int) -> str:
