@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from pbx_platform.japanese import tokyo_today
 from pbx_platform.permissions import Action, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
@@ -38,7 +39,7 @@ def dashboard() -> Any:
 def account_detail(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
     require(Action.ACCOUNT_VIEW)
-    return render_template("tenants/account_detail.html", account=account)
+    return render_template("tenants/account_detail.html", account=account, today=tokyo_today())
 
 
 @bp.get("/circles/<int:circle_id>")
