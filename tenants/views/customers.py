@@ -142,13 +142,10 @@ def customer_edit(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
     require(Action.ACCOUNT_BILLING_EDIT)
     if request.method == "GET":
-        form = _form(
-            obj=account,
-            billing_contact_phone=national(account.billing_contact_phone)
-            if account.billing_contact_phone
-            else "",
-            invoice_delivery=account.invoice_delivery.value,
-        )
+        form = _form(obj=account)
+        phone = account.billing_contact_phone
+        form.billing_contact_phone.data = national(phone) if phone else ""
+        form.invoice_delivery.data = account.invoice_delivery.value
         return _render_form(form, account)
     form = _submitted_form()
     message = _assist(form)
