@@ -687,3 +687,39 @@ def test_the_account_page_has_places_for_circles_and_managers(app, world, browse
     client = login(browser, world.a, "admin")
     page = text(client.get(f"/staff/accounts/{world.a.account_id}"))
     assert "alpha circle" in page and "Billing contact" in page and "Portal download" in page
+
+
+# --- demo data -----------------------------------------------------------------------------
+
+
+def test_demo_customers_have_full_details_and_loading_again_completes_old_ones(app):
+    from pbx_platform.tenancy import platform_bypass
+    from tenants import demo
+
+    with app.app_context():
+        demo.load("localhost", "localhost")
+        with platform_bypass("test"):
+            accounts = db.session.scalars(select(Account)).all()
+            assert accounts and all(
+                customers.is_katakana(a.company_name_kana)
+                and customers.normalize_postal_code(a.postal_code) == a.postal_code
+                and customers.lookup_postal_code(a.postal_code).prefecture == a.prefecture
+                and a.city
+                and a.address_line1
+                and a.billing_contact_name
+                and customers.parse_phone(a.billing_contact_phone) == a.billing_contact_phone
+                for a in accounts
+            )
+            # Post only where invoice mailing is held (R2).
+            for a in accounts:
+                if a.invoice_delivery == InvoiceDelivery.POST:
+                    assert customers.mailing_contracted(a, date(2026, 12, 1))
+            first_id = accounts[0].id
+            accounts[0].company_name_kana = ""
+            accounts[0].city = ""
+            db.session.flush()
+        assert demo.load("localhost", "localhost") == []
+        with platform_bypass("test"):
+            first = db.session.get(Account, first_id)
+            assert first.company_name_kana and first.city
+        db.session.rollback()

@@ -429,7 +429,7 @@ def search(
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
     column = SORTS[sort]
-    order = [column.desc() if descending else column.asc()]
+    order: list[ColumnElement[Any]] = [column.desc() if descending else column.asc()]
     if sort == "kana":
         # Accounts without a reading yet (created before readings were kept) come last.
         order.insert(0, case((Account.company_name_kana == "", 1), else_=0))
