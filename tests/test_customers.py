@@ -170,7 +170,16 @@ def test_bad_input_is_refused_with_a_message_and_creates_nothing(
     response = client.post("/staff/customers/new", {**FORM, field: value})
     assert response.status_code == 422
     assert message in text(response)
+    assert "Nothing was saved: correct the fields marked below." in text(response)
     assert account_count(app, world.a) == before
+
+
+def test_enter_in_a_field_saves_rather_than_asking_for_help(app, world, browser):
+    """A browser submits a form's first submit button on Enter: that one saves."""
+    client = login(browser, world.a, "admin")
+    page = text(client.get("/staff/customers/new"))
+    first = page.index('<button type="submit"', page.index('class="card customer-form"'))
+    assert page[first:].startswith('<button type="submit" name="assist" value=""')
 
 
 def test_the_normalised_values_are_shown_back_with_the_errors(app, world, browser):

@@ -23,6 +23,7 @@ from tenants.views.forms_util import validate_csrf_or_400
 from tenants.views.staff_portal import bp, portal_staff
 
 FIELDS = tuple(customers.CustomerDetails.__dataclass_fields__)
+NOT_SAVED = _l("Nothing was saved: correct the fields marked below.")
 
 
 def _prefecture_choices() -> list[tuple[str, str]]:
@@ -131,6 +132,7 @@ def customer_new() -> Any:
     account, outcome = customers.create_customer(g.portal.reseller_id, details)
     if account is None:
         _show_normalised(form, outcome)
+        flash(NOT_SAVED, "error")
         return _render_form(form, None, 422)
     flash(_l("The customer %(name)s has been created.", name=account.company_name), "success")
     return redirect(url_for("staff_portal.account_detail", account_id=account.id))
@@ -162,6 +164,7 @@ def customer_edit(account_id: int) -> Any:
         return refuse_stale(here)
     if not outcome.ok:
         _show_normalised(form, outcome)
+        flash(NOT_SAVED, "error")
         return _render_form(form, account, 422)
     flash(_l("The customer's details have been saved."), "success")
     return redirect(url_for("staff_portal.account_detail", account_id=account.id))
