@@ -260,7 +260,9 @@ def _complete_customers(spec: dict[str, Any]) -> None:
     """Demo customers loaded before they had readings get their details once (an
     account that has a reading is left as it is)."""
     with platform_bypass("demo.load"):
-        reseller_id = db.session.scalar(select(Reseller.id).where(Reseller.slug == spec["slug"]))
+        reseller_id = db.session.scalars(
+            select(Reseller.id).where(Reseller.slug == spec["slug"])
+        ).one()
     with use_scope(Scope(reseller_id)):
         for account in db.session.scalars(
             select(Account).where(
