@@ -93,7 +93,8 @@ def test_admin_creates_a_customer_from_full_width_input(app, world, browser):
         },
     )
     assert response.status_code == 302
-    (account,) = accounts_named(app, world.a, "株式会社ABC物流")
+    # The name as typed (full-width letters are the user's choice); codes normalised.
+    (account,) = accounts_named(app, world.a, "株式会社ＡＢＣ物流")
     assert account.company_name_kana == "エービーシーブツリュウ"
     assert account.postal_code == "100-0001"
     assert account.billing_contact_phone == "+81312345678"
@@ -405,7 +406,7 @@ def searchable(app, world):
         app,
         world.a,
         world.a.account_id,
-        company_name="株式会社桜井製作所",
+        company_name="株式会社桜井製作所 SAKURAI",
         company_name_kana="サクライセイサクショ",
         billing_contact_phone="+81312345678",
     )
@@ -417,6 +418,7 @@ def searchable(app, world):
     "query",
     [
         "桜井",  # the name
+        "ＳＡＫＵＲＡＩ",  # the name as typed in full width, for a name in ASCII
         "セイサク",  # the reading
         "さくらい",  # the reading, typed in hiragana
         "ｻｸﾗｲ",  # the reading, in half-width katakana

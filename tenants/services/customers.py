@@ -10,9 +10,8 @@ Services flush; the request commits.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -28,6 +27,7 @@ from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.japanese import tokyo_today
 from pbx_platform.passwords import login_key
+from pbx_platform.validation import Outcome, has_control_characters, normalized
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import (
     Account,
@@ -136,21 +136,6 @@ class CustomerError(ValueError):
     """A change the rules refuse; the message is for the user."""
 
 
-@dataclass
-class Outcome:
-    """The normalised values of the form and the problems found, by field."""
-
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, name: str, message: Any) -> None:
-        self.errors.setdefault(name, []).append(str(message))
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
 @dataclass(frozen=True)
 class CustomerDetails:
     """The customer form's fields as typed (the service normalises and checks them)."""
@@ -173,12 +158,15 @@ class CustomerDetails:
 
 def normalize_text(raw: str | None) -> str:
     """NFKC (full-width letters and digits become half-width, half-width katakana
-    full-width), runs of white space one space, trimmed."""
-    return " ".join(unicodedata.normalize("NFKC", raw or "").split())
+    full-width), runs of white space one space, trimmed: for what is parsed or compared
+    (the reading, codes, numbers, addresses of e-mail, searches)."""
+    return " ".join(normalized(raw).split())
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") for char in text)
+def free_text(raw: str | None) -> str:
+    """Names and address lines as typed, trimmed (``pbx_platform.validation``: full-width
+    letters there are the user's choice, not normalised)."""
+    return (raw or "").strip()
 
 
 def normalize_kana(raw: str | None) -> str:
@@ -268,9 +256,9 @@ def check_details(details: CustomerDetails, account: Account | None = None) -> O
     values = outcome.values
     for name in MAX_LENGTHS:
         raw = getattr(details, name)
-        value = normalize_kana(raw) if name == "company_name_kana" else normalize_text(raw)
+        value = normalize_kana(raw) if name == "company_name_kana" else free_text(raw)
         values[name] = value
-        if _has_control_characters(value):
+        if has_control_characters(value):
             outcome.add(name, _l("Remove the control characters."))
         elif len(value) > MAX_LENGTHS[name]:
             outcome.add(name, _l("At most %(n)d characters.", n=MAX_LENGTHS[name]))
@@ -390,14 +378,16 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _matches(search: str) -> ColumnElement[bool]:
+def _matches(search: str, typed: str) -> ColumnElement[bool]:
     """Company name or reading (a substring, ignoring case; hiragana find katakana),
     the billing contact's phone (any format, the whole number) or a circle's login ID
-    (from its start, without case, R14)."""
+    (from its start, without case, R14). Names are kept as typed, so the name is
+    matched both as typed and normalised (ＡＢＣ and ABC)."""
     pattern = _escape_like(search)
     kana = _escape_like(normalize_kana(search))
     conditions: list[ColumnElement[bool]] = [
         Account.company_name.ilike(f"%{pattern}%", escape="\\"),
+        Account.company_name.ilike(f"%{_escape_like(typed)}%", escape="\\"),
         Account.company_name_kana.ilike(f"%{kana}%", escape="\\"),
         exists(
             select(Circle.id).where(
@@ -423,8 +413,9 @@ def search(
     """One page of the customers in the caller's scope, with their circles: three
     statements whatever the number of customers."""
     text = normalize_search(raw_search)
+    typed = free_text(raw_search)[:SEARCH_MAX]
     sort = sort if sort in SORTS else "kana"
-    conditions = [_matches(text)] if text and "\x00" not in text else []
+    conditions = [_matches(text, typed)] if text and "\x00" not in (raw_search or "") else []
     total = db.session.scalar(select(func.count(Account.id)).where(*conditions)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)

@@ -58,7 +58,6 @@ def check_account_open(account: Account | None, *, today: date | None = None) ->
         )
 
 
-
 def _storable(key: str) -> bool:
     """A NUL can be in no stored login (PostgreSQL refuses it in a query): such input is
     an unknown login, not a database error."""
