@@ -24,6 +24,7 @@ from tenants.views import circle_options as _circle_options  # noqa: F401  (adds
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
 from tenants.views import circle_recovery as _circle_recovery  # noqa: F401  (adds routes)
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)
+from tenants.views import customers as _customers  # noqa: F401  (adds routes)
 
 
 def init_app(app: Flask) -> None:

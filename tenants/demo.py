@@ -18,9 +18,11 @@ from invoices.models import PriceBookEntry
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
 from tenants.models import (
+    Account,
     AccountOptionKind,
     Carrier,
     Circle,
+    InvoiceDelivery,
     PasswordPolicy,
     Reseller,
     StaffKind,
@@ -91,6 +93,107 @@ RESELLERS: list[dict[str, Any]] = [
     },
 ]
 
+# Each demo customer's details: its reading, a real postal code with its address,
+# a billing contact and how its invoices reach it (post only with invoice mailing, R2:
+# the first customer of each reseller holds it).
+CUSTOMER_DETAILS: dict[str, dict[str, Any]] = {
+    "株式会社ダイレクト商事": {
+        "company_name_kana": "ダイレクトショウジ",
+        "postal_code": "530-0001",
+        "prefecture": "大阪府",
+        "city": "大阪市北区",
+        "address_line1": "梅田1-2-3",
+        "address_line2": "梅田センタービル12階",
+        "billing_contact_name": "大野 直子",
+        "billing_contact_phone": "+81663450001",
+        "invoice_delivery": InvoiceDelivery.POST,
+    },
+    "有限会社いろは工房": {
+        "company_name_kana": "イロハコウボウ",
+        "postal_code": "810-0001",
+        "prefecture": "福岡県",
+        "city": "福岡市中央区",
+        "address_line1": "天神2-5-8",
+        "billing_contact_name": "石川 健",
+        "billing_contact_phone": "+81927120002",
+        "invoice_delivery": InvoiceDelivery.EMAIL,
+    },
+    "合同会社ミライ": {
+        "company_name_kana": "ミライ",
+        "postal_code": "460-0008",
+        "prefecture": "愛知県",
+        "city": "名古屋市中区",
+        "address_line1": "栄3-4-5",
+        "address_line2": "栄スクエア5階",
+        "billing_contact_name": "三浦 来未",
+        "billing_contact_phone": "+819012340003",
+        "invoice_delivery": InvoiceDelivery.PORTAL,
+    },
+    "株式会社桜井製作所": {
+        "company_name_kana": "サクライセイサクショ",
+        "postal_code": "150-0002",
+        "prefecture": "東京都",
+        "city": "渋谷区",
+        "address_line1": "渋谷2-21-1",
+        "address_line2": "渋谷ヒカリエ8階",
+        "billing_contact_name": "桜井 花子",
+        "billing_contact_phone": "+81354660001",
+        "invoice_delivery": InvoiceDelivery.POST,
+    },
+    "春日部物流株式会社": {
+        "company_name_kana": "カスカベブツリュウ",
+        "postal_code": "344-0067",
+        "prefecture": "埼玉県",
+        "city": "春日部市",
+        "address_line1": "中央1-1-1",
+        "billing_contact_name": "春日 一郎",
+        "billing_contact_phone": "+81487360002",
+        "invoice_delivery": InvoiceDelivery.EMAIL,
+    },
+    "ひまわり歯科クリニック": {
+        "company_name_kana": "ヒマワリシカクリニック",
+        "postal_code": "060-0001",
+        "prefecture": "北海道",
+        "city": "札幌市中央区",
+        "address_line1": "北一条西4-1-2",
+        "address_line2": "ひまわりビル2階",
+        "billing_contact_name": "日向 葵",
+        "billing_contact_phone": "+81112510003",
+        "invoice_delivery": InvoiceDelivery.PORTAL,
+    },
+    "湘南マリン株式会社": {
+        "company_name_kana": "ショウナンマリン",
+        "postal_code": "251-0035",
+        "prefecture": "神奈川県",
+        "city": "藤沢市",
+        "address_line1": "片瀬海岸2-1-1",
+        "billing_contact_name": "湊 海斗",
+        "billing_contact_phone": "+81466220001",
+        "invoice_delivery": InvoiceDelivery.POST,
+    },
+    "Blue Harbor Trading": {
+        "company_name_kana": "ブルーハーバートレーディング",
+        "postal_code": "231-0023",
+        "prefecture": "神奈川県",
+        "city": "横浜市中区",
+        "address_line1": "山下町1-1",
+        "address_line2": "Harbor Tower 15F",
+        "billing_contact_name": "Emma Blue",
+        "billing_contact_phone": "+81456610002",
+        "invoice_delivery": InvoiceDelivery.EMAIL,
+    },
+    "株式会社みなと会計事務所": {
+        "company_name_kana": "ミナトカイケイジムショ",
+        "postal_code": "104-0061",
+        "prefecture": "東京都",
+        "city": "中央区",
+        "address_line1": "銀座4-6-1",
+        "billing_contact_name": "港 真理",
+        "billing_contact_phone": "+81335670003",
+        "invoice_delivery": InvoiceDelivery.PORTAL,
+    },
+}
+
 TERMINALS = [
     ("受付 SIP電話", TerminalType.SIP_PHONE, None),
     ("営業 ソフトフォン", TerminalType.SOFTPHONE, None),
@@ -146,10 +249,29 @@ def load(base_domain: str, console_host: str) -> list[str]:
     created = []
     for index, spec in enumerate(RESELLERS):
         if _exists(spec["slug"]):
+            _complete_customers(spec)
             continue
         _load_reseller(spec, index, base_domain, console_host)
         created.append(spec["slug"])
     return created
+
+
+def _complete_customers(spec: dict[str, Any]) -> None:
+    """Demo customers loaded before they had readings get their details once (an
+    account that has a reading is left as it is)."""
+    with platform_bypass("demo.load"):
+        reseller_id = db.session.scalars(
+            select(Reseller.id).where(Reseller.slug == spec["slug"])
+        ).one()
+    with use_scope(Scope(reseller_id)):
+        for account in db.session.scalars(
+            select(Account).where(
+                Account.company_name.in_(spec["companies"]), Account.company_name_kana == ""
+            )
+        ):
+            for name, value in CUSTOMER_DETAILS[account.company_name].items():
+                setattr(account, name, value)
+        db.session.flush()
 
 
 def _exists(slug: str) -> bool:
@@ -201,12 +323,8 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
             account = p.create_account(
                 reseller,
                 company_name=company,
-                postal_code="150-0002",
-                prefecture="東京都",
-                city="渋谷区",
-                address_line1=f"渋谷{a}-2-3",
-                billing_contact_name="経理 花子",
                 billing_contact_email=f"billing{a}@{prefix}-customer.example",
+                **CUSTOMER_DETAILS[company],
             )
             if a == 1:
                 p.add_account_option(account, AccountOptionKind.INVOICE_MAILING, date(2026, 4, 1))

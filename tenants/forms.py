@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectChoice, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms.validators import DataRequired, Length
 
 from pbx_platform.passwords import LOGIN_ID_MAX_LENGTH, MAX_PASSWORD_LENGTH, normalize_login_id
-from tenants.models import PasswordPolicy
+from tenants.models import InvoiceDelivery, PasswordPolicy
 
 
 class CircleLoginForm(FlaskForm):
@@ -75,3 +84,35 @@ class PasswordPolicyForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with nothing but its CSRF token (logout, 'later')."""
+
+
+INVOICE_DELIVERY_LABELS = {
+    InvoiceDelivery.PORTAL: _l("Download from the portal"),
+    InvoiceDelivery.EMAIL: _l("E-mail notice to the billing contact"),
+    InvoiceDelivery.POST: _l("By post (needs the invoice mailing option)"),
+}
+
+
+class CustomerForm(FlaskForm):
+    """A customer account's details. The fields only carry what was typed: the rules
+    (normalisation, katakana, postal code, phone, R2 for post) are the service's
+    (``tenants.services.customers.check_details``), whose messages the view attaches."""
+
+    company_name = StringField(_l("Company name"))
+    company_name_kana = StringField(
+        _l("Reading (katakana)"),
+        description=_l("Suggested from the company name; check it and correct it if needed."),
+    )
+    postal_code = StringField(_l("Postal code"), description=_l("7 digits, such as 100-0001."))
+    prefecture = SelectField(_l("Prefecture"), choices=[], validate_choice=False)
+    city = StringField(_l("City, ward, town or village"))
+    address_line1 = StringField(_l("Address (town, block and number)"))
+    address_line2 = StringField(_l("Building, floor and room"))
+    billing_contact_name = StringField(_l("Billing contact"))
+    billing_contact_email = EmailField(_l("Billing contact's e-mail address"))
+    billing_contact_phone = TelField(_l("Billing contact's phone number"))
+    invoice_delivery = RadioField(
+        _l("How the invoices reach the customer"),
+        choices=[SelectChoice(d.value, label) for d, label in INVOICE_DELIVERY_LABELS.items()],
+        validate_choice=False,
+    )

@@ -10,7 +10,15 @@ from flask_babel import lazy_gettext as _l
 
 from pbx_platform.japanese import jdate, jdatetime, national, yen
 from pbx_platform.sessions import describe_user_agent
-from tenants.models import AccountOptionKind, Carrier, PasswordPolicy, TerminalType, UniqueKind
+from tenants.models import (
+    AccountOptionKind,
+    AccountStatus,
+    Carrier,
+    InvoiceDelivery,
+    PasswordPolicy,
+    TerminalType,
+    UniqueKind,
+)
 
 KIND_LABELS = {
     UniqueKind.PHONE: _l("Phone"),
@@ -41,6 +49,27 @@ POLICY_LABELS = {
 }
 
 
+INVOICE_DELIVERY_LABELS = {
+    InvoiceDelivery.PORTAL: _l("Portal download"),
+    InvoiceDelivery.EMAIL: _l("E-mail notice"),
+    InvoiceDelivery.POST: _l("Post"),
+}
+
+
+def account_status(account: Any, today: Any) -> tuple[str, str]:
+    """(key, label) of a customer account's state: active, suspended, terminated (its
+    options run until the closing date) or closed."""
+    if account.is_closed(today):
+        return "closed", str(_l("Closed on %(date)s", date=jdate(account.closes_on)))
+    if account.status == AccountStatus.SUSPENDED:
+        return "suspended", str(_l("Suspended"))
+    if account.closes_on is not None:
+        return "terminated", str(
+            _l("Terminated: closes on %(date)s", date=jdate(account.closes_on))
+        )
+    return "active", str(_l("Active"))
+
+
 def terminal_label(unique: Any) -> str:
     if unique.terminal_type is None:
         return "—"
@@ -66,3 +95,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: str(KIND_LABELS[kind]), "kind_label")
     app.add_template_global(lambda kind: str(ACCOUNT_OPTION_LABELS[kind]), "account_option_label")
     app.add_template_global(lambda policy: str(POLICY_LABELS[policy]), "policy_label")
+    app.add_template_global(account_status)
+    app.add_template_global(
+        lambda delivery: str(INVOICE_DELIVERY_LABELS[delivery]), "invoice_delivery_label"
+    )

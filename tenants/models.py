@@ -82,14 +82,48 @@ class ResellerHost(Model):
     reseller: Mapped[Reseller] = relationship(back_populates="hosts")
 
 
-class Account(ResellerOwned, Timestamped, Model):
-    """A customer account: the contracting party, with the postal address invoices go to."""
+class AccountStatus(enum.StrEnum):
+    """Whether the account's logins may log in (a closing date is kept apart)."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # logins refused, options kept
+
+
+class InvoiceDelivery(enum.StrEnum):
+    """How the account's invoices reach it; ``post`` needs invoice mailing (R2)."""
+
+    PORTAL = "portal"  # downloaded from the portal
+    EMAIL = "email"  # an e-mail notice to the billing contact
+    POST = "post"  # printed and mailed (R2)
+
+
+class Account(EditVersioned, ResellerOwned, Timestamped, Model):
+    """A customer account: the contracting party, with the postal address invoices go to.
+
+    ``edit_version`` locks the customer form (company, address, billing contact)."""
 
     __tablename__ = "account"
     __tenant_columns__ = {"reseller": "reseller_id", "account": "id"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_name: Mapped[str] = mapped_column(String(120))
+    # The reading in full-width katakana, for search and for sorting by the 50-sound order.
+    company_name_kana: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    status: Mapped[AccountStatus] = mapped_column(
+        str_enum(AccountStatus, "account_status"),
+        default=AccountStatus.ACTIVE,
+        server_default=AccountStatus.ACTIVE.value,
+    )
+    suspended_at: Mapped[datetime | None]
+    # Termination: every option ends at R12's date and the account closes with it;
+    # its logins are refused from the day after ``closes_on``. Nothing is deleted.
+    terminated_at: Mapped[datetime | None]
+    closes_on: Mapped[date | None]
+    invoice_delivery: Mapped[InvoiceDelivery] = mapped_column(
+        str_enum(InvoiceDelivery, "invoice_delivery"),
+        default=InvoiceDelivery.PORTAL,
+        server_default=InvoiceDelivery.PORTAL.value,
+    )
     postal_code: Mapped[str] = mapped_column(String(8), default="")
     prefecture: Mapped[str] = mapped_column(String(10), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
@@ -104,6 +138,32 @@ class Account(ResellerOwned, Timestamped, Model):
     options: Mapped[list[AccountOption]] = relationship(
         back_populates="account", order_by="AccountOption.id"
     )
+
+    __table_args__ = (
+        # The customer list's searches (``tenants.services.customers.search``): name and
+        # reading by substring (trigram indexes on PostgreSQL), the phone by its E.164.
+        Index(
+            "ix_account_company_name_trgm",
+            "company_name",
+            postgresql_using="gin",
+            postgresql_ops={"company_name": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_account_company_name_kana_trgm",
+            "company_name_kana",
+            postgresql_using="gin",
+            postgresql_ops={"company_name_kana": "gin_trgm_ops"},
+        ),
+        Index("ix_account_reseller_kana", "reseller_id", "company_name_kana"),
+        Index("ix_account_reseller_phone", "reseller_id", "billing_contact_phone"),
+    )
+
+    def login_refused(self, today: date) -> bool:
+        """Suspended, or closed (past its termination's closing date)."""
+        return self.status == AccountStatus.SUSPENDED or self.is_closed(today)
+
+    def is_closed(self, today: date) -> bool:
+        return self.closes_on is not None and today > self.closes_on
 
 
 class AccountOptionKind(enum.StrEnum):

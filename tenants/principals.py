@@ -7,9 +7,11 @@ from typing import Any
 from flask import g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from pbx_platform.audit import Actor, set_actor
 from pbx_platform.db import db
+from pbx_platform.japanese import tokyo_today
 from pbx_platform.tenancy import Scope, narrow_request_scope, remember_for_request
 from tenants.models import Circle, PasswordPolicy, Reseller, Staff, StaffKind
 
@@ -19,8 +21,12 @@ def load_staff(id_: int) -> Staff | None:
     if portal is None:
         # No portal, no tenant scope (an unknown host, a host-less endpoint): nobody.
         return None
-    staff = db.session.get(Staff, id_)
+    staff = db.session.get(Staff, id_, options=[joinedload(Staff.account)])
     if staff is None or not staff.active:
+        return None
+    # A suspended or closed account's managers have no session (the suspension ended
+    # them; a closing date passes without an event).
+    if staff.account is not None and staff.account.login_refused(tokyo_today()):
         return None
     # Platform staff only on the console; reseller staff and managers only on their portal.
     if portal.is_console != (staff.kind == StaffKind.PLATFORM):
@@ -32,7 +38,10 @@ def load_circle(id_: int) -> Circle | None:
     portal = g.get("portal")
     if portal is None or portal.is_console:
         return None
-    return db.session.get(Circle, id_)
+    circle = db.session.get(Circle, id_, options=[joinedload(Circle.account)])
+    if circle is None or circle.account.login_refused(tokyo_today()):
+        return None
+    return circle
 
 
 def platform_reseller_id() -> int | None:

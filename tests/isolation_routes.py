@@ -193,6 +193,18 @@ UNIQUE_FORM = {
     "pickup_group_id": Other("group_id"),
 }
 CART_FORM = {"action": "buy", "tick_ivr": "1", "count_monitoring": "1"}
+CUSTOMER_FORM = {
+    "company_name": "株式会社テスト",
+    "company_name_kana": "テスト",
+    "postal_code": "100-0001",
+    "prefecture": "東京都",
+    "city": "千代田区",
+    "address_line1": "千代田1-1",
+    "billing_contact_name": "経理 花子",
+    "billing_contact_email": "keiri@test.example",
+    "billing_contact_phone": "03-1234-5678",
+    "invoice_delivery": "portal",
+}
 
 # endpoint (without the blueprint) → (URL ids besides circle_id, POST form or None)
 CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
@@ -453,6 +465,43 @@ ROUTES: dict[str, Reach | Exempt] = {
         roles=STAFF,
         form={"name": "Boss", "email": "boss@a.test", "locale": "en"},
         needs=Needs(post=A.STAFF_MANAGE),
+    ),
+    # -- customer accounts (tests/test_customers.py) ---------------------------------------
+    "staff_portal.customers_list": Exempt(
+        LIST + " (search and paging: test_customers)", Needs(get=A.ACCOUNT_VIEW), roles=STAFF
+    ),
+    "staff_portal.customer_new": Reach(
+        roles=STAFF,
+        form={
+            **CUSTOMER_FORM,
+            "reseller_id": Other("reseller_id"),
+            "account_id": Other("account_id"),
+        },
+        needs=Needs(get=A.CUSTOMERS_MANAGE, post=A.CUSTOMERS_MANAGE),
+    ),
+    "staff_portal.customer_edit": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={**CUSTOMER_FORM, "account_id": Other("account_id")},
+        needs=Needs(get=A.ACCOUNT_BILLING_EDIT, post=A.ACCOUNT_BILLING_EDIT),
+    ),
+    "staff_portal.customer_suspend": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"account_id": Other("account_id")},
+        needs=Needs(post=A.CUSTOMERS_MANAGE),
+    ),
+    "staff_portal.customer_reactivate": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"account_id": Other("account_id")},
+        needs=Needs(post=A.CUSTOMERS_MANAGE),
+    ),
+    "staff_portal.customer_terminate": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={"confirm": "1", "account_id": Other("account_id")},
+        needs=Needs(get=A.CUSTOMERS_MANAGE, post=A.CUSTOMERS_MANAGE),
     ),
     # -- the platform operator's console: reseller logins get 404 on their own host ---------
     "console.reseller_detail": Reach(

@@ -176,6 +176,8 @@ def remove_lines(cart: Cart, line_ids: Iterable[int]) -> int:
 def _validate(
     target: Target, action: CartAction, kind: OptionKind, quantity: int, *, today: date
 ) -> None:
+    if action == CartAction.BUY and target.account.terminated_at is not None:
+        raise CartError(str(_l("This customer account is terminated: nothing can be bought.")))
     if target.circle is None:
         _validate_account(target.account, action, kind, today)
         return
@@ -394,9 +396,19 @@ def _apply(target: Target, line: CartLine, *, now: datetime, today: date) -> Non
             )
         )
         return
+    _cancel_circle_option(
+        circle, line.kind, line.quantity if line.kind in CANCEL_BY_COUNT else None, now, today
+    )
+
+
+def _cancel_circle_option(
+    circle: Circle, kind: OptionKind, quantity: int | None, now: datetime, today: date
+) -> None:
+    """R12: ``quantity`` units of ``kind`` (every unit: None) end on the date a
+    cancellation requested ``now`` takes effect, the newest units first."""
     ends_on = cancellation_effective_date(now)
-    rows = [row for row in services.holding(circle, line.kind, today).rows if row.ends_on is None]
-    remaining = line.quantity if line.kind in CANCEL_BY_COUNT else sum(r.quantity for r in rows)
+    rows = [row for row in services.holding(circle, kind, today).rows if row.ends_on is None]
+    remaining = quantity if quantity is not None else sum(r.quantity for r in rows)
     for row in sorted(rows, key=lambda r: (r.starts_on, r.id), reverse=True):
         if remaining <= 0:
             break
@@ -431,7 +443,34 @@ def _apply_account(account: Account, line: CartLine, *, now: datetime, today: da
             )
         )
         return
+    _cancel_account_option(account, kind, now, today)
+
+
+def _cancel_account_option(
+    account: Account, kind: AccountOptionKind, now: datetime, today: date
+) -> None:
+    """R12: the account option ends on the date a cancellation requested ``now`` takes
+    effect (one already pending keeps its date)."""
     option = services.active_account_option(account, kind, today)
-    if option is not None:
+    if option is not None and option.ends_on is None:
         option.ends_on = cancellation_effective_date(now)
         option.cancel_requested_at = now
+
+
+def cancel_everything(account: Account, circles: Sequence[Circle], *, now: datetime) -> date:
+    """Termination of an account: every option of the account and of its ``circles``
+    still running is cancelled as a confirmed cart would cancel it (R12's effective
+    date; pending cancellations keep their own, earlier date). Carts opened before
+    become stale, as after any confirmation. Returns the effective date."""
+    today = tokyo_today(now)
+    for circle in circles:
+        services.lock_options(circle)
+        for kind, holding in services.holdings(circle, today).items():
+            if holding.cancellable_quantity > 0:
+                _cancel_circle_option(circle, kind, None, now, today)
+        circle.options_version += 1
+    for account_kind in {option.kind for option in services.account_options(account)}:
+        _cancel_account_option(account, account_kind, now, today)
+    account.options_version += 1
+    db.session.flush()
+    return cancellation_effective_date(now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -9,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from pbx_platform import sessions
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
+from pbx_platform.japanese import jdate, tokyo_today
 from pbx_platform.passwords import (
     hash_password,
     login_id_problems,
@@ -19,8 +22,40 @@ from pbx_platform.passwords import (
     verify_password,
 )
 from pbx_platform.versioning import check_edit, claim_edit
-from tenants.models import Circle, PasswordPolicy, Staff, StaffKind
+from tenants.models import Account, AccountStatus, Circle, PasswordPolicy, Staff, StaffKind
 from tenants.validation import Outcome
+
+
+class LoginRefused(ValueError):
+    """The password is right but the login's customer account is suspended or closed;
+    the message is for the user (shown only after the password was verified)."""
+
+
+def check_account_open(account: Account | None, *, today: date | None = None) -> None:
+    """``LoginRefused`` when the account's logins may not log in: suspended, or past
+    the closing date of its termination."""
+    if account is None:
+        return
+    today = today or tokyo_today()
+    if account.is_closed(today) and account.closes_on is not None:
+        raise LoginRefused(
+            str(
+                _l(
+                    "This customer account was closed at the end of %(date)s. "
+                    "Logging in is no longer possible.",
+                    date=jdate(account.closes_on),
+                )
+            )
+        )
+    if account.status == AccountStatus.SUSPENDED:
+        raise LoginRefused(
+            str(
+                _l(
+                    "This customer account is suspended, so logging in is not possible. "
+                    "Please contact your provider."
+                )
+            )
+        )
 
 
 def _storable(key: str) -> bool:
@@ -34,6 +69,7 @@ def authenticate_circle(login_id: str, password: str) -> Circle | None:
 
     The query runs in the host's tenant scope: a login ID of another reseller's
     circle is unknown here (R20). Unknown IDs still cost one hash verification.
+    ``LoginRefused`` when the password is right but the account is suspended or closed.
     """
     key = login_key(login_id)
     circle = None
@@ -41,6 +77,7 @@ def authenticate_circle(login_id: str, password: str) -> Circle | None:
         circle = db.session.scalars(select(Circle).where(Circle.login_id_key == key)).first()
     if not verify_password(circle.password_hash if circle else None, password) or circle is None:
         return None
+    check_account_open(circle.account)
     if needs_rehash(circle.password_hash):
         with audit_action("circle.password_rehash"):
             circle.password_hash = hash_password(password)
@@ -58,6 +95,8 @@ def authenticate_staff(email: str, password: str, *, console: bool) -> Staff | N
     staff = db.session.scalars(query).first() if _storable(key) else None
     if not verify_password(staff.password_hash if staff else None, password) or staff is None:
         return None
+    if staff.kind == StaffKind.ACCOUNT_MANAGER:
+        check_account_open(staff.account)
     if needs_rehash(staff.password_hash):
         with audit_action("staff.password_rehash"):
             staff.password_hash = hash_password(password)

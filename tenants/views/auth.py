@@ -80,7 +80,11 @@ def circle_login() -> Any:
     if request.method == "GET":
         form.next.data = safe_target(request.args.get("next"), "")
     if form.validate_on_submit():
-        circle = logins.authenticate_circle(form.login_id.data or "", form.password.data or "")
+        try:
+            circle = logins.authenticate_circle(form.login_id.data or "", form.password.data or "")
+        except logins.LoginRefused as exc:
+            form.password.errors = [*form.password.errors, str(exc)]
+            return render_template("tenants/login_circle.html", form=form)
         if circle is not None:
             start_session(circle)
             if circle.password_policy in (PasswordPolicy.WARN, PasswordPolicy.FORCE):
@@ -113,9 +117,13 @@ def _staff_login(*, console: bool, template: str, home: str) -> Any:
     if request.method == "GET":
         form.next.data = safe_target(request.args.get("next"), "")
     if form.validate_on_submit():
-        staff = logins.authenticate_staff(
-            form.email.data or "", form.password.data or "", console=console
-        )
+        try:
+            staff = logins.authenticate_staff(
+                form.email.data or "", form.password.data or "", console=console
+            )
+        except logins.LoginRefused as exc:
+            form.password.errors = [*form.password.errors, str(exc)]
+            return render_template(template, form=form)
         if staff is not None:
             start_session(staff)
             staff_users.note_login(staff)

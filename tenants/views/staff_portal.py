@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from pbx_platform.japanese import tokyo_today
 from pbx_platform.permissions import Action, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
@@ -42,6 +43,7 @@ def account_detail(account_id: int) -> Any:
     return render_template(
         "tenants/account_detail.html",
         account=account,
+        today=tokyo_today(),
         managers=staff_users.account_managers(account),
         manager_form=ManagerInviteForm(),
     )

@@ -81,6 +81,10 @@ def _visits(server: LiveServer, who: str) -> list[Visit]:
         Visit("staff-circle", f"/staff/circles/{a.circle_id}"),
         Visit("staff-circle-uniques", f"/staff/circles/{a.circle_id}/uniques"),
         Visit("staff-audit", "/staff/audit"),
+        Visit("staff-customers", "/staff/customers"),
+        Visit("staff-customer-new", "/staff/customers/new"),
+        Visit("staff-customer-edit", f"/staff/accounts/{a.account_id}/edit"),
+        Visit("staff-customer-terminate", f"/staff/accounts/{a.account_id}/terminate"),
     ]
 
 
