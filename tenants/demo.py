@@ -267,7 +267,8 @@ def _load_options(circle: Circle) -> None:
             today,
         )
     )
-    ivr.create_ivr(circle, "310", "代表IVR")
+    with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+        ivr.create_ivr(circle, "310", "代表IVR")
     _ensure(
         outbound.save_selector(
             circle,

@@ -21,8 +21,9 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
 from pbx_platform.db import db
+from pbx_platform.japanese import TOKYO
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import use_scope
+from pbx_platform.tenancy import circle_scope, use_scope
 from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import audio
 from tenants.options import ivr as rules
@@ -74,8 +75,9 @@ def make_ivr(app, tenant, extension="500", name="Main", *, circle_id=None) -> tu
     """(Ivr.id, its unique's id)."""
     with app.app_context(), use_scope(tenant.scope):
         circle = db.session.get(Circle, circle_id or tenant.circle_id)
-        ivr = rules.create_ivr(circle, extension, name)
-        db.session.commit()
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            ivr = rules.create_ivr(circle, extension, name)
+            db.session.commit()
         return ivr.id, ivr.unique_id
 
 
@@ -209,7 +211,7 @@ def login_staff(world, browser, role: str) -> Any:
 
 
 def jst(*args: int) -> datetime:
-    return datetime(*args, tzinfo=rules.TOKYO)
+    return datetime(*args, tzinfo=TOKYO)
 
 
 def test_business_hours_are_japan_time_start_inclusive_end_exclusive(app, world):
