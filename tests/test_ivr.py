@@ -23,7 +23,7 @@ from werkzeug.test import stream_encode_multipart
 from pbx_platform.db import db
 from pbx_platform.japanese import TOKYO
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import circle_scope, use_scope
+from pbx_platform.tenancy import Scope, TenantScopeError, circle_scope, use_scope
 from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import audio
 from tenants.options import ivr as rules
@@ -820,3 +820,53 @@ def test_another_circles_ivr_is_not_found(app, world, browser, clock, portal):
                      ).status_code == 200  # fmt: skip
     assert state(app, world.a, sibling_ivr)["channels"] == 2
     assert ivr_ids(app, world.b) == [b_ivr]
+
+
+def test_the_services_refuse_a_scope_wider_than_the_circle(app, world):
+    """The IVR services read the circle through the tenant scope alone (R20): under the
+    reseller's scope, which sees every circle of the reseller, or under another circle's,
+    they refuse instead of seeing (or changing) the sibling circle's IVRs."""
+    own_ivr, _ = make_ivr(app, world.a, "500")
+    sibling_ivr, _ = make_ivr(app, world.a, "520", circle_id=world.a.other_circle_id)
+    with app.app_context(), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        sibling = db.session.get(Circle, world.a.other_circle_id)
+        own, other = db.session.get(Ivr, own_ivr), db.session.get(Ivr, sibling_ivr)
+        assert circle is not None and sibling is not None and own and other
+        good = rules.IvrSettings(
+            extension="500", display_name="Main", business_hours={}, closed_on_holidays=False,
+            after_hours=dict(rules.HANGUP), answer_after_seconds=0, channels=9,
+        )  # fmt: skip
+        calls = {
+            "circle_ivrs": lambda: rules.circle_ivrs(circle),
+            "find_ivr": lambda: rules.find_ivr(circle, sibling_ivr),
+            "targets": lambda: rules.targets(circle),
+            "create_ivr": lambda: rules.create_ivr(circle, "510", "Night"),
+            "settings_from_input": lambda: rules.settings_from_input(
+                circle, own, rules.IvrInput(extension="500", display_name="Main")
+            ),
+            "update_ivr": lambda: rules.update_ivr(circle, own, good),
+            "delete_ivr": lambda: rules.delete_ivr(sibling, other),
+            "remove_prompt": lambda: rules.remove_prompt(other),
+        }
+        scopes = {
+            "reseller": world.a.scope,
+            "other circle": Scope(world.a.reseller_id, world.a.other_account_id,
+                                  world.a.other_circle_id),
+        }  # fmt: skip
+        for scope_name, scope in scopes.items():
+            with use_scope(scope):
+                for name, call in calls.items():
+                    if scope_name == "other circle" and name in ("delete_ivr", "remove_prompt"):
+                        continue  # these act on the sibling, which that scope is narrowed to
+                    with pytest.raises(TenantScopeError):
+                        call()
+                        pytest.fail(f"{name} ran under the {scope_name} scope")
+        # Narrowed to the circle, the same services see this circle's IVR alone.
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            assert [ivr.id for ivr in rules.circle_ivrs(circle)] == [own_ivr]
+            assert rules.find_ivr(circle, sibling_ivr) is None
+            assert set(rules.targets(circle).ivrs) == {own.unique_id}
+    assert state(app, world.a, own_ivr)["channels"] == 2
+    assert state(app, world.a, sibling_ivr)["channels"] == 2
+    assert ivr_ids(app, world.a) == [own_ivr]
