@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
@@ -870,3 +871,50 @@ def test_the_services_refuse_a_scope_wider_than_the_circle(app, world):
     assert state(app, world.a, own_ivr)["channels"] == 2
     assert state(app, world.a, sibling_ivr)["channels"] == 2
     assert ivr_ids(app, world.a) == [own_ivr]
+
+
+def test_the_service_validates_a_typed_input_without_a_request(app, world):
+    """The service takes an ``IvrInput`` (no request form): the same rules and messages
+    as the page, every problem at once, and a valid input becomes ``IvrSettings``."""
+    ivr_id, _ = make_ivr(app, world.a)
+    with app.app_context(), use_scope(world.a.scope), force_locale("en"):
+        circle = db.session.get(Circle, world.a.circle_id)
+        assert circle is not None
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            ivr = rules.find_ivr(circle, ivr_id)
+            assert ivr is not None
+            weekday = rules.DayHours(open=True, start="９：００", end="18:00")
+            typed = rules.IvrInput(
+                extension="５００", display_name=" Main ", hours={"mon": weekday},
+                answer_after_seconds="６０", channels="30",
+                after_hours=rules.DestinationChoice("outside", "０３－１２３４－５６７８"),
+                timeout=rules.DestinationChoice("hangup"),
+                digits={"1": rules.DestinationChoice(f"unique:{world.a.unique_id}")},
+            )  # fmt: skip
+            saved = rules.settings_from_input(circle, ivr, typed)
+            assert (saved.extension, saved.display_name) == ("500", "Main")
+            assert saved.business_hours["mon"] == ["09:00", "18:00"]
+            assert saved.business_hours["tue"] is None
+            assert (saved.answer_after_seconds, saved.channels) == (60, 30)
+            assert saved.after_hours == {"type": "outside", "number": "+81312345678"}
+            assert saved.digit_map == {"1": {"type": "unique", "id": world.a.unique_id}}
+            bad = rules.IvrInput(
+                extension="201", display_name="", hours={"mon": rules.DayHours(True, "9", "")},
+                answer_after_seconds="61", channels="0",
+                after_hours=rules.DestinationChoice("unique:999999"),
+                timeout=rules.DestinationChoice(""),
+                digits={"#": rules.DestinationChoice("ring_group:x")}, unknown_keys=("A",),
+            )  # fmt: skip
+            with pytest.raises(rules.IvrError) as refused:
+                rules.settings_from_input(circle, ivr, bad)
+    assert refused.value.errors == {
+        "extension": "Extension 201 is already in use in this circle.",
+        "display_name": "Enter a name.",
+        "hours_mon": "Enter the times as HH:MM (for example 09:00).",
+        "answer_after_seconds": "Enter a number from 0 to 60.",
+        "channels": "Enter a number from 1 to 30.",
+        "after_hours": "This destination does not exist in this circle.",
+        "timeout": "Choose a destination.",
+        "digit_hash": "Choose a destination from the list.",
+        "digits": "Unknown key “A”: only 0–9, * and # can be assigned.",
+    }
