@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from pbx_platform.japanese import TOKYO
 from tenants.models import UniqueKind
+from tenants.options.models import Ivr
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_LABELS = {
@@ -131,10 +132,9 @@ def clean(text: str | None) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
 
 
-def is_open(ivr: Any, at: datetime) -> bool:
-    """Business hours in Japan time: the weekday's span (start inclusive, end exclusive),
-    closed on Japanese public holidays when the IVR says so. ``ivr``: an ``Ivr`` or
-    ``IvrSettings`` (anything with ``business_hours`` and ``closed_on_holidays``)."""
+def is_open(ivr: Ivr | IvrSettings, at: datetime) -> bool:
+    """Business hours in Japan time (R5): the weekday's span (start inclusive, end
+    exclusive), closed on Japanese public holidays when the IVR says so."""
     local = at.astimezone(TOKYO)
     if ivr.closed_on_holidays and jpholiday.is_holiday(local.date()):
         return False
