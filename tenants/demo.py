@@ -267,8 +267,7 @@ def _load_options(circle: Circle) -> None:
             today,
         )
     )
-    with circle_scope(circle.reseller_id, circle.account_id, circle.id):
-        ivr.create_ivr(circle, "310", "代表IVR")
+    ivr.create_ivr(circle, "310", "代表IVR")
     _ensure(
         outbound.save_selector(
             circle,
