@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
 from pbx_platform.db import db
+from pbx_platform.japanese import TOKYO
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import use_scope
+from pbx_platform.tenancy import Scope, TenantScopeError, circle_scope, use_scope
 from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import audio
 from tenants.options import ivr as rules
@@ -74,8 +76,9 @@ def make_ivr(app, tenant, extension="500", name="Main", *, circle_id=None) -> tu
     """(Ivr.id, its unique's id)."""
     with app.app_context(), use_scope(tenant.scope):
         circle = db.session.get(Circle, circle_id or tenant.circle_id)
-        ivr = rules.create_ivr(circle, extension, name)
-        db.session.commit()
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            ivr = rules.create_ivr(circle, extension, name)
+            db.session.commit()
         return ivr.id, ivr.unique_id
 
 
@@ -209,7 +212,7 @@ def login_staff(world, browser, role: str) -> Any:
 
 
 def jst(*args: int) -> datetime:
-    return datetime(*args, tzinfo=rules.TOKYO)
+    return datetime(*args, tzinfo=TOKYO)
 
 
 def test_business_hours_are_japan_time_start_inclusive_end_exclusive(app, world):
@@ -818,3 +821,100 @@ def test_another_circles_ivr_is_not_found(app, world, browser, clock, portal):
                      ).status_code == 200  # fmt: skip
     assert state(app, world.a, sibling_ivr)["channels"] == 2
     assert ivr_ids(app, world.b) == [b_ivr]
+
+
+def test_the_services_refuse_a_scope_wider_than_the_circle(app, world):
+    """The IVR services read the circle through the tenant scope alone (R20): under the
+    reseller's scope, which sees every circle of the reseller, or under another circle's,
+    they refuse instead of seeing (or changing) the sibling circle's IVRs."""
+    own_ivr, _ = make_ivr(app, world.a, "500")
+    sibling_ivr, _ = make_ivr(app, world.a, "520", circle_id=world.a.other_circle_id)
+    with app.app_context(), use_scope(world.a.scope):
+        circle = db.session.get(Circle, world.a.circle_id)
+        sibling = db.session.get(Circle, world.a.other_circle_id)
+        own, other = db.session.get(Ivr, own_ivr), db.session.get(Ivr, sibling_ivr)
+        assert circle is not None and sibling is not None and own and other
+        good = rules.IvrSettings(
+            extension="500", display_name="Main", business_hours={}, closed_on_holidays=False,
+            after_hours=dict(rules.HANGUP), answer_after_seconds=0, channels=9,
+        )  # fmt: skip
+        calls = {
+            "circle_ivrs": lambda: rules.circle_ivrs(circle),
+            "find_ivr": lambda: rules.find_ivr(circle, sibling_ivr),
+            "targets": lambda: rules.targets(circle),
+            "create_ivr": lambda: rules.create_ivr(circle, "510", "Night"),
+            "settings_from_input": lambda: rules.settings_from_input(
+                circle, own, rules.IvrInput(extension="500", display_name="Main")
+            ),
+            "update_ivr": lambda: rules.update_ivr(circle, own, good),
+            "delete_ivr": lambda: rules.delete_ivr(sibling, other),
+            "remove_prompt": lambda: rules.remove_prompt(other),
+        }
+        scopes = {
+            "reseller": world.a.scope,
+            "other circle": Scope(world.a.reseller_id, world.a.other_account_id,
+                                  world.a.other_circle_id),
+        }  # fmt: skip
+        for scope_name, scope in scopes.items():
+            with use_scope(scope):
+                for name, call in calls.items():
+                    if scope_name == "other circle" and name in ("delete_ivr", "remove_prompt"):
+                        continue  # these act on the sibling, which that scope is narrowed to
+                    with pytest.raises(TenantScopeError):
+                        call()
+                        pytest.fail(f"{name} ran under the {scope_name} scope")
+        # Narrowed to the circle, the same services see this circle's IVR alone.
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            assert [ivr.id for ivr in rules.circle_ivrs(circle)] == [own_ivr]
+            assert rules.find_ivr(circle, sibling_ivr) is None
+            assert set(rules.targets(circle).ivrs) == {own.unique_id}
+    assert state(app, world.a, own_ivr)["channels"] == 2
+    assert state(app, world.a, sibling_ivr)["channels"] == 2
+    assert ivr_ids(app, world.a) == [own_ivr]
+
+
+def test_the_service_validates_a_typed_input_without_a_request(app, world):
+    """The service takes an ``IvrInput`` (no request form): the same rules and messages
+    as the page, every problem at once, and a valid input becomes ``IvrSettings``."""
+    ivr_id, _ = make_ivr(app, world.a)
+    with app.app_context(), use_scope(world.a.scope), force_locale("en"):
+        circle = db.session.get(Circle, world.a.circle_id)
+        assert circle is not None
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            ivr = rules.find_ivr(circle, ivr_id)
+            assert ivr is not None
+            weekday = rules.DayHours(open=True, start="９：００", end="18:00")
+            typed = rules.IvrInput(
+                extension="５００", display_name=" Main ", hours={"mon": weekday},
+                answer_after_seconds="６０", channels="30",
+                after_hours=rules.DestinationChoice("outside", "０３－１２３４－５６７８"),
+                timeout=rules.DestinationChoice("hangup"),
+                digits={"1": rules.DestinationChoice(f"unique:{world.a.unique_id}")},
+            )  # fmt: skip
+            saved = rules.settings_from_input(circle, ivr, typed)
+            assert (saved.extension, saved.display_name) == ("500", "Main")
+            assert saved.business_hours["mon"] == ["09:00", "18:00"]
+            assert saved.business_hours["tue"] is None
+            assert (saved.answer_after_seconds, saved.channels) == (60, 30)
+            assert saved.after_hours == {"type": "outside", "number": "+81312345678"}
+            assert saved.digit_map == {"1": {"type": "unique", "id": world.a.unique_id}}
+            bad = rules.IvrInput(
+                extension="201", display_name="", hours={"mon": rules.DayHours(True, "9", "")},
+                answer_after_seconds="61", channels="0",
+                after_hours=rules.DestinationChoice("unique:999999"),
+                timeout=rules.DestinationChoice(""),
+                digits={"#": rules.DestinationChoice("ring_group:x")}, unknown_keys=("A",),
+            )  # fmt: skip
+            with pytest.raises(rules.IvrError) as refused:
+                rules.settings_from_input(circle, ivr, bad)
+    assert refused.value.errors == {
+        "extension": "Extension 201 is already in use in this circle.",
+        "display_name": "Enter a name.",
+        "hours_mon": "Enter the times as HH:MM (for example 09:00).",
+        "answer_after_seconds": "Enter a number from 0 to 60.",
+        "channels": "Enter a number from 1 to 30.",
+        "after_hours": "This destination does not exist in this circle.",
+        "timeout": "Choose a destination.",
+        "digit_hash": "Choose a destination from the list.",
+        "digits": "Unknown key “A”: only 0–9, * and # can be assigned.",
+    }

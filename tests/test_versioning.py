@@ -21,8 +21,9 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import use_scope
+from pbx_platform.tenancy import circle_scope, use_scope
 from pbx_platform.versioning import StaleEdit, claim_edit, form_version
+from tenants import forms_ivr
 from tenants.models import Circle, PickupGroup, Unique, UniqueKind
 from tenants.options import ivr as ivr_rules
 from tenants.options.models import Ivr, OptionKind, OutboundSelector
@@ -134,9 +135,10 @@ def ivr(app: Flask, world: World) -> Page:
     give_option(app, world.a, OptionKind.IVR)
 
     def make(circle: Circle) -> tuple[int, dict[str, str]]:
-        made = ivr_rules.create_ivr(circle, "500", "Main")
-        db.session.flush()
-        return made.id, ivr_rules.form_values(made)
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            made = ivr_rules.create_ivr(circle, "500", "Main")
+            db.session.flush()
+            return made.id, forms_ivr.form_values(made)
 
     ivr_id, form = in_scope(app, world.a, make)
     path = f"/portal/ivrs/{ivr_id}"

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from pbx_platform.db import utcnow
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
+from tenants import forms_ivr
 from tenants.options import audio, services
 from tenants.options import ivr as ivr_service
 from tenants.options.dates import tokyo_today
@@ -87,7 +88,7 @@ def _edit_page(
     return render_template(
         "tenants/circle/ivr_edit.html",
         ivr=ivr,
-        values=values if values is not None else ivr_service.form_values(ivr),
+        values=values if values is not None else forms_ivr.form_values(ivr),
         errors=errors or {},
         choices=choices,
         choice_values={value for _, group in choices for value, _ in group},
@@ -140,7 +141,8 @@ def ivr_edit(ivr_id: int) -> Any:
 def ivr_save(ivr: Ivr) -> Any:
     """R18 "save changes": all the settings at once, or nothing."""
     try:
-        settings = ivr_service.settings_from_form(g.circle, ivr, request.form)
+        typed = forms_ivr.ivr_input(request.form)
+        settings = ivr_service.settings_from_input(g.circle, ivr, typed)
         ivr_service.update_ivr(
             g.circle, ivr, settings, version=form_version(request.form.get("edit_version"))
         )
@@ -188,7 +190,7 @@ def ivr_speech_prompt(ivr: Ivr) -> Any:
     try:
         ivr_service.speak_prompt(ivr, request.form.get("speech_text", ""))
     except ivr_service.IvrError as exc:
-        values = dict(ivr_service.form_values(ivr), speech_text=request.form.get("speech_text", ""))
+        values = dict(forms_ivr.form_values(ivr), speech_text=request.form.get("speech_text", ""))
         return _edit_page(ivr, exc.errors, status=422, values=values)
     flash(_l("The prompt was created from the text."), "success")
     return redirect(url_for(".ivr_edit", ivr_id=ivr.id))
