@@ -13,6 +13,7 @@ from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
 from tenants.models import Account, Circle, PasswordPolicy
 from tenants.services import directory, logins
+from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
 from tenants.views.common import get_or_404, portal_only, staff_required
 
@@ -90,8 +91,15 @@ def set_password_policy(circle_id: int) -> Any:
 @portal_staff
 def audit() -> Any:
     require(Action.AUDIT_VIEW)
-    page = request.args.get("page", 1, type=int) or 1
-    return render_template("tenants/audit.html", audit=directory.audit_page(page))
+    return audit_pages.list_page("staff_portal")
+
+
+@bp.get("/audit.csv")
+@portal_staff
+def audit_csv() -> Any:
+    """The filtered trail as CSV (UTF-8 with BOM, for Excel)."""
+    require(Action.AUDIT_VIEW)
+    return audit_pages.export()
 
 
 @bp.get("/sessions")
