@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from pbx_platform.db import db
+from pbx_platform.paging import Page, Paging, paginate
 from tenants.models import Account, Circle, RingGroup, Unique
 
 
@@ -15,6 +16,15 @@ def accounts() -> Sequence[Account]:
     return db.session.scalars(
         select(Account).options(selectinload(Account.circles)).order_by(Account.company_name)
     ).all()
+
+
+ACCOUNT_ORDER = {"name": Account.company_name}
+
+
+def accounts_page(paging: Paging) -> Page[Account]:
+    """The scope's customers, one page in the asked order."""
+    query = select(Account).options(selectinload(Account.circles))
+    return paginate(query, paging, ACCOUNT_ORDER, Account.id)
 
 
 def circle_overview(circle: Circle) -> tuple[Sequence[Unique], Sequence[RingGroup]]:

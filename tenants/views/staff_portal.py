@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
-from pbx_platform.permissions import Action, require
+from pbx_platform.japanese import tokyo_today
+from pbx_platform.paging import Paging
+from pbx_platform.permissions import Action, allowed, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
 from tenants.models import Account, Circle, PasswordPolicy
+from tenants.services import dashboard as dashboard_service
 from tenants.services import directory, logins
 from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
@@ -30,8 +34,21 @@ def _portal_host_only() -> None:
 @bp.get("/")
 @portal_staff
 def dashboard() -> Any:
+    """The landing page: the scope's figures, recent changes and its customers."""
     require(Action.ACCOUNT_VIEW)
-    return render_template("tenants/staff_dashboard.html", accounts=directory.accounts())
+    principal = current_user._get_current_object()
+    paging = Paging.from_args(request.args, tuple(directory.ACCOUNT_ORDER), default="name")
+    # The page that adds a customer, once it exists and the login may use it.
+    new_customer = "staff_portal.new_customer"
+    may_add = new_customer in current_app.view_functions and allowed(
+        principal, Action.CUSTOMERS_MANAGE
+    )
+    return render_template(
+        "tenants/staff_dashboard.html",
+        board=dashboard_service.dashboard(principal.reseller_id, tokyo_today()),
+        customers=directory.accounts_page(paging),
+        new_customer_url=url_for(new_customer) if may_add else None,
+    )
 
 
 @bp.get("/accounts/<int:account_id>")
