@@ -45,7 +45,7 @@ OBJECTS: dict[str, tuple[object, tuple[str, ...], Callable[[AuditLog], str | Non
     "circle": (_l("circle"), ("name", "login_id"), _circle_page),
     "circle_phone_number": (_l("phone number"), ("number", "e164"), _circle_page),
     "pickup_group": (_l("pickup group"), ("name",), _circle_page),
-    "unique_entry": (_l("unique"), ("name", "extension"), _circle_page),
+    "unique_entry": (_l("unique"), ("display_name", "name", "extension"), _circle_page),
     "ring_group": (_l("ring group"), ("name",), _circle_page),
     "ring_group_member": (_l("ring group member"), (), _circle_page),
     "staff": (_l("staff user"), ("email", "name"), None),
@@ -101,6 +101,16 @@ FIELDS = {
     "terminal_type": _l("terminal type"),
     "carrier": _l("carrier"),
     "pickup_group_id": _l("pickup group"),
+    "display_name": _l("display name"),
+    "ring_group_id": _l("ring group"),
+    "unique_id": _l("unique"),
+    "position": _l("order"),
+    "e164": _l("phone number"),
+    "host": _l("host name"),
+    "option_kind": _l("option"),
+    "monthly_price_yen": _l("monthly price (yen)"),
+    "registration_number": _l("registration number"),
+    "recording_refused": _l("recording refused"),
 }
 
 
