@@ -18,9 +18,11 @@ def _on_portal() -> bool:
 
 
 def _account(entry: AuditLog) -> str | None:
-    if not _on_portal():
+    """An account's own row, or a row that belongs to one: the account's page."""
+    account_id = entry.object_id if entry.object_type == "account" else entry.account_id
+    if account_id is None or not _on_portal():
         return None
-    return url_for("staff_portal.account_detail", account_id=entry.object_id)
+    return url_for("staff_portal.account_detail", account_id=account_id)
 
 
 def _circle_page(entry: AuditLog) -> str | None:
