@@ -44,6 +44,7 @@ class ObjectReading:
 _objects: dict[str, ObjectReading] = {}
 _actions: dict[str, Any] = {}
 _fields: dict[str, Any] = {}
+_values: dict[str, dict[str, Any]] = {}
 
 _VERBS = {
     "create": _l("%(who)s created %(object)s"),
@@ -81,6 +82,11 @@ def register_fields(labels: Mapping[str, Any]) -> None:
     _fields.update(labels)
 
 
+def register_values(column: str, labels: Mapping[str, Any]) -> None:
+    """How the stored values of a column read (``kind``: ``ivr`` → "IVR")."""
+    _values.setdefault(column, {}).update(labels)
+
+
 register_action("tenant.bypass", _l("%(who)s read across tenants (%(reason)s)"))
 
 
@@ -109,7 +115,10 @@ def _verb(entry: AuditLog) -> str:
     return entry.action.removeprefix(prefix) if entry.action.startswith(prefix) else ""
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, key: str = "") -> str:
+    label = _values.get(key, {}).get(value) if isinstance(value, str) else None
+    if label is not None:
+        return str(label)
     if value is None or value == "":
         return "—"
     if value == REDACTED:
@@ -133,7 +142,7 @@ def object_phrase(entry: AuditLog) -> str:
     for key in reading.title_fields if reading else ("name",):
         title = values.get(key)
         if title not in (None, "", REDACTED):
-            return gettext("%(kind)s “%(title)s”", kind=label, title=title)
+            return gettext("%(kind)s “%(title)s”", kind=label, title=_value(title, key))
     if entry.object_id is None:
         return label
     return gettext("%(kind)s #%(id)s", kind=label, id=entry.object_id)
@@ -160,7 +169,7 @@ def changes(entry: AuditLog) -> list[Change]:
             continue  # a new row's empty column says nothing
         if entry.after is None and old is None:
             continue
-        found.append(Change(field_label(key), _value(old), _value(new)))
+        found.append(Change(field_label(key), _value(old, key), _value(new, key)))
     return found
 
 

@@ -9,8 +9,15 @@ from collections.abc import Callable
 from flask import request, url_for
 from flask_babel import lazy_gettext as _l
 
-from pbx_platform.audit_read import register_action, register_fields, register_object
+from pbx_platform.audit_read import (
+    register_action,
+    register_fields,
+    register_object,
+    register_values,
+)
 from pbx_platform.models import AuditLog
+from tenants.labels import ACCOUNT_OPTION_LABELS, KIND_LABELS, POLICY_LABELS, TERMINAL_LABELS
+from tenants.options.services import OPTION_LABELS
 
 
 def _on_portal() -> bool:
@@ -122,3 +129,9 @@ def register() -> None:
     for action, sentence in ACTIONS.items():
         register_action(action, sentence)
     register_fields(FIELDS)
+    options = {kind.value: label for kind, label in OPTION_LABELS.items()}
+    options |= {kind.value: label for kind, label in ACCOUNT_OPTION_LABELS.items()}
+    register_values("kind", options | {kind.value: label for kind, label in KIND_LABELS.items()})
+    register_values("option_kind", options)
+    register_values("password_policy", {p.value: label for p, label in POLICY_LABELS.items()})
+    register_values("terminal_type", {t.value: label for t, label in TERMINAL_LABELS.items()})

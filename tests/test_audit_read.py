@@ -95,7 +95,7 @@ def test_a_change_reads_as_a_sentence_in_english(app: Flask, trail: World, brows
     a = trail.a
     page = text(_admin(browser, a, "en").get("/staff/audit?action=circle.update&" + SPRING))
     assert _sentences(page) == [f"{a.staff['admin']} (staff) changed circle #{a.circle_id}"]
-    assert '<td>password policy</td><td class="old">none</td><td class="new">warn</td>' in page
+    assert '<td>password policy</td><td class="old">None</td><td class="new">Warn</td>' in page
     assert "2026-04-01 00:30 JST" in page
     assert f'href="/staff/circles/{a.circle_id}"' in page
 
@@ -107,7 +107,7 @@ def test_a_change_reads_as_a_sentence_in_japanese(app: Flask, trail: World, brow
         f"{a.staff['admin']}（スタッフ）がサークル #{a.circle_id}を変更しました",
         "システムがユニーク「受付」を作成しました",
     ]
-    assert '<td>パスワードポリシー</td><td class="old">none</td><td class="new">warn</td>' in page
+    assert '<td>パスワードポリシー</td><td class="old">設定なし</td><td class="new">警告</td>' in page
     assert '<td>モニタリング</td><td class="old">—</td><td class="new">いいえ</td>' in page
     assert "2026年4月1日 00:30" in page
 
@@ -240,7 +240,7 @@ def test_the_csv_holds_the_filtered_rows(app: Flask, trail: World, browser: Any)
             "circle",
             str(a.circle_id),
             f"{a.staff['admin']} (staff) changed circle #{a.circle_id}",
-            "password policy: none → warn",
+            "password policy: None → Warn",
         ],
     ]
 

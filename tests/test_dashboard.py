@@ -183,9 +183,9 @@ def test_recent_changes_read_as_sentences(business: World, browser: Any) -> None
     recent = page.split('id="recent-changes"')[1].split("</ul>")[0]
     items = re.findall(r"<li>(.*?) <span class=\"muted\">", recent)
     assert len(items) == 10
-    assert "system created price “conference_room”" in items
+    assert "system created price “Conference room”" in items
     assert (
-        f'<a href="/staff/accounts/{business.a.other_account_id}">system created account option “invoice_mailing”</a>'
+        f'<a href="/staff/accounts/{business.a.other_account_id}">system created account option “Invoice mailing”</a>'
         in items
     )
 
