@@ -107,7 +107,9 @@ def test_a_change_reads_as_a_sentence_in_japanese(app: Flask, trail: World, brow
         f"{a.staff['admin']}（スタッフ）がサークル #{a.circle_id}を変更しました",
         "システムがユニーク「受付」を作成しました",
     ]
-    assert '<td>パスワードポリシー</td><td class="old">設定なし</td><td class="new">警告</td>' in page
+    assert (
+        '<td>パスワードポリシー</td><td class="old">設定なし</td><td class="new">警告</td>' in page
+    )
     assert '<td>モニタリング</td><td class="old">—</td><td class="new">いいえ</td>' in page
     assert "2026年4月1日 00:30" in page
 
