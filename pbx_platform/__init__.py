@@ -19,6 +19,7 @@ from pbx_platform import (
     health,
     i18n,
     jobs,
+    navigation,
     permissions,
     redirects,
     routing,
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     i18n.init_app(app)
     security.init_app(app)
     permissions.init_app(app)
+    navigation.init_app(app)
     redirects.init_app(app)
 
     # Order matters: the portal (and so the tenant scope) comes from the host

@@ -6,7 +6,7 @@ from flask import Flask
 
 from pbx_platform.audit import register_platform_tenant
 from pbx_platform.auth import register_principal, set_login_view
-from tenants import cli, labels, principals
+from tenants import audit_readings, cli, labels, navigation, principals
 from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
 from tenants.views import account_options as _account_options  # noqa: F401  (adds routes)
 from tenants.views import (
@@ -33,6 +33,8 @@ def init_app(app: Flask) -> None:
     set_login_view(principals.login_endpoint)
     register_platform_tenant(principals.platform_reseller_id)
     labels.init_app(app)
+    audit_readings.register()
+    navigation.register()
     app.before_request(principals.scope_to_principal)
     app.before_request(principals.enforce_password_policy)
     for blueprint in (

@@ -15,9 +15,9 @@ from sqlalchemy import delete, func, insert, select, update
 from pbx_platform.audit import REDACTED, Actor, acting_as, is_secret
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
+from pbx_platform.paging import DEFAULT_PER_PAGE as AUDIT_PAGE_SIZE
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from tenants.models import Account, Circle, PasswordPolicy, PickupGroup, Staff, Unique
-from tenants.services.directory import AUDIT_PAGE_SIZE
 from tests.factories import PASSWORD, Tenant, World
 from tests.form_versions import with_version
 

@@ -74,6 +74,14 @@ def _find_open_cart(principal: Circle | Staff, target: Target, *, lock: bool) ->
     return cart
 
 
+def find_open_cart(principal: Circle | Staff, target: Target) -> Cart | None:
+    """The principal's open cart for this target, if one exists: what a page shows.
+
+    Reading never creates one (a GET writes nothing, not even an audit row); the first
+    change (``add_line``) does, through ``open_cart``."""
+    return _find_open_cart(principal, target, lock=False)
+
+
 def open_cart(principal: Circle | Staff, target: Target, *, lock: bool = False) -> Cart:
     """The principal's open cart for this target, created on first use.
 

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from pbx_platform.db import db
-from pbx_platform.models import AuditLog
+from pbx_platform.paging import Page, Paging, paginate
 from tenants.models import Account, Circle, RingGroup, Unique
-
-AUDIT_PAGE_SIZE = 50
 
 
 def accounts() -> Sequence[Account]:
     return db.session.scalars(
         select(Account).options(selectinload(Account.circles)).order_by(Account.company_name)
     ).all()
+
+
+ACCOUNT_ORDER = {"name": Account.company_name}
+
+
+def accounts_page(paging: Paging) -> Page[Account]:
+    """The scope's customers, one page in the asked order."""
+    query = select(Account).options(selectinload(Account.circles))
+    return paginate(query, paging, ACCOUNT_ORDER, Account.id)
 
 
 def circle_overview(circle: Circle) -> tuple[Sequence[Unique], Sequence[RingGroup]]:
@@ -32,30 +38,3 @@ def circle_overview(circle: Circle) -> tuple[Sequence[Unique], Sequence[RingGrou
         select(RingGroup).where(RingGroup.circle_id == circle.id).order_by(RingGroup.name)
     ).all()
     return uniques, ring_groups
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    entries: Sequence[AuditLog]
-    page: int
-    pages: int
-
-
-def audit_page(
-    page: int, *, account_id: int | None = None, circle_id: int | None = None
-) -> AuditPage:
-    """The audit trail of the caller's scope, newest first."""
-    query = select(AuditLog)
-    if account_id is not None:
-        query = query.where(AuditLog.account_id == account_id)
-    if circle_id is not None:
-        query = query.where(AuditLog.circle_id == circle_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    page = min(max(page, 1), pages)
-    entries = db.session.scalars(
-        query.order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
-        .limit(AUDIT_PAGE_SIZE)
-        .offset((page - 1) * AUDIT_PAGE_SIZE)
-    ).all()
-    return AuditPage(entries=entries, page=page, pages=pages)

@@ -26,7 +26,7 @@ def _page(account: Account, errors: list[str] | None = None, status: int = 200) 
     principal = current_user._get_current_object()
     target = carts.Target(account=account)
     may_buy = allowed(principal, Action.ACCOUNT_OPTIONS_BUY)
-    open_cart = carts.open_cart(principal, target) if may_buy else None
+    open_cart = carts.find_open_cart(principal, target) if may_buy else None
     return render_template(
         "tenants/account_options.html",
         account=account,
@@ -36,6 +36,7 @@ def _page(account: Account, errors: list[str] | None = None, status: int = 200) 
         mailing=services.active_account_option(
             account, AccountOptionKind.INVOICE_MAILING, tokyo_today(now)
         ),
+        may_buy=may_buy,
         cart=open_cart,
         lines=carts.review(open_cart, now=now) if open_cart else [],
         stale=bool(open_cart and open_cart.base_version != target.version),
@@ -81,9 +82,12 @@ def account_remove_cart_lines(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
     require(Action.ACCOUNT_OPTIONS_BUY)
     validate_csrf_or_400()
-    open_cart = carts.open_cart(current_user._get_current_object(), carts.Target(account=account))
+    open_cart = carts.find_open_cart(
+        current_user._get_current_object(), carts.Target(account=account)
+    )
     ids = [int(v) for v in request.form.getlist("delete") if v.isdigit()]
-    carts.remove_lines(open_cart, ids)
+    if open_cart is not None:
+        carts.remove_lines(open_cart, ids)
     return redirect(url_for("staff_portal.account_options", account_id=account.id))
 
 

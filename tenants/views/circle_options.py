@@ -93,12 +93,13 @@ def add_to_cart() -> Any:
 def cart() -> Any:
     """R11 review ("next"): each line with its effective date (R12) before confirming."""
     principal = current_user._get_current_object()
-    open_cart = carts.open_cart(principal, _target())
-    stale = open_cart.base_version != _target().version
+    # Reading the cart never opens one: the first line added does (a GET writes nothing).
+    open_cart = carts.find_open_cart(principal, _target())
+    stale = open_cart is not None and open_cart.base_version != _target().version
     return render_template(
         "tenants/circle/cart.html",
         cart=open_cart,
-        lines=carts.review(open_cart),
+        lines=carts.review(open_cart) if open_cart else [],
         stale=stale,
     )
 
@@ -108,12 +109,12 @@ def cart() -> Any:
 def remove_cart_lines() -> Any:
     """R11: lines ticked "delete" leave the cart when saved."""
     validate_csrf_or_400()
-    open_cart = carts.open_cart(current_user._get_current_object(), _target())
+    open_cart = carts.find_open_cart(current_user._get_current_object(), _target())
     ids = []
     for raw in request.form.getlist("delete"):
         if raw.isdigit():
             ids.append(int(raw))
-    removed = carts.remove_lines(open_cart, ids)
+    removed = carts.remove_lines(open_cart, ids) if open_cart else 0
     if removed:
         flash(_l("%(n)d line(s) removed from the cart.", n=removed), "success")
     else:

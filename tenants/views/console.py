@@ -20,8 +20,9 @@ from flask_login import current_user
 
 from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import platform_bypass
-from tenants.services import directory, oem
+from tenants.services import oem
 from tenants.services import resellers as reseller_service
+from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
 from tenants.views.common import portal_only, staff_required
 from tenants.views.forms_util import validate_csrf_or_400
@@ -67,10 +68,18 @@ def reseller_detail(reseller_id: int) -> Any:
 def audit() -> Any:
     portal_only(is_console=True)
     require(Action.AUDIT_VIEW)
-    page = request.args.get("page", 1, type=int) or 1
     with platform_bypass("console.audit"):
-        audit_page = directory.audit_page(page)
-    return render_template("tenants/audit.html", audit=audit_page)
+        return audit_pages.list_page("console")
+
+
+@bp.get("/console/audit.csv")
+@platform_staff
+def audit_csv() -> Any:
+    """Every reseller's filtered trail as CSV (UTF-8 with BOM, for Excel)."""
+    portal_only(is_console=True)
+    require(Action.AUDIT_VIEW)
+    with platform_bypass("console.audit_csv"):
+        return audit_pages.export()
 
 
 @bp.get("/console/accounts")

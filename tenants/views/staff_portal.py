@@ -7,14 +7,18 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from pbx_platform.japanese import tokyo_today
-from pbx_platform.permissions import Action, require
+from pbx_platform.paging import Paging
+from pbx_platform.permissions import Action, allowed, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
 from tenants.forms_staff import ManagerInviteForm
 from tenants.models import Account, Circle, PasswordPolicy
+from tenants.services import dashboard as dashboard_service
 from tenants.services import directory, logins, staff_users
+from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
 from tenants.views.common import get_or_404, portal_only, staff_required
 
@@ -31,8 +35,17 @@ def _portal_host_only() -> None:
 @bp.get("/")
 @portal_staff
 def dashboard() -> Any:
+    """The landing page: the scope's figures, recent changes and its customers."""
     require(Action.ACCOUNT_VIEW)
-    return render_template("tenants/staff_dashboard.html", accounts=directory.accounts())
+    principal = current_user._get_current_object()
+    paging = Paging.from_args(request.args, tuple(directory.ACCOUNT_ORDER), default="name")
+    may_add = allowed(principal, Action.CUSTOMERS_MANAGE)
+    return render_template(
+        "tenants/staff_dashboard.html",
+        board=dashboard_service.dashboard(principal.reseller_id, tokyo_today()),
+        customers=directory.accounts_page(paging),
+        new_customer_url=url_for("staff_portal.customer_new") if may_add else None,
+    )
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -98,8 +111,15 @@ def set_password_policy(circle_id: int) -> Any:
 @portal_staff
 def audit() -> Any:
     require(Action.AUDIT_VIEW)
-    page = request.args.get("page", 1, type=int) or 1
-    return render_template("tenants/audit.html", audit=directory.audit_page(page))
+    return audit_pages.list_page("staff_portal")
+
+
+@bp.get("/audit.csv")
+@portal_staff
+def audit_csv() -> Any:
+    """The filtered trail as CSV (UTF-8 with BOM, for Excel)."""
+    require(Action.AUDIT_VIEW)
+    return audit_pages.export()
 
 
 @bp.get("/sessions")
