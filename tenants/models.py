@@ -31,7 +31,7 @@ from pbx_platform.db import (
 from pbx_platform.permissions import Role
 
 
-class Reseller(TenantScoped, Timestamped, Model):
+class Reseller(EditVersioned, TenantScoped, Timestamped, Model):
     """An OEM partner (an account with R1's OEM server option), or the platform itself."""
 
     __tablename__ = "reseller"
@@ -54,6 +54,20 @@ class Reseller(TenantScoped, Timestamped, Model):
     oem_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("account.id", ondelete="SET NULL", use_alter=True)
     )
+    # The bank account its invoices ask customers to pay into (R21, R23).
+    bank_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    bank_branch: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # "ordinary" (普通) or "current" (当座); empty until entered.
+    bank_account_type: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    bank_account_number: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    bank_account_holder: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    # While set, the reseller's portal refuses every login and shows a notice; nothing
+    # of the reseller is deleted.
+    suspended_at: Mapped[datetime | None]
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     hosts: Mapped[list[ResellerHost]] = relationship(
         back_populates="reseller", cascade="all, delete-orphan", order_by="ResellerHost.host"

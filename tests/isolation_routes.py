@@ -299,6 +299,12 @@ ROUTES: dict[str, Reach | Exempt] = {
         Needs(get=A.RESELLERS_MANAGE),
         host="console",
     ),
+    "console.reseller_new": Exempt(
+        "console form: creates a new reseller, names no existing object",
+        Needs(get=A.RESELLERS_MANAGE, post=A.RESELLERS_MANAGE),
+        host="console",
+        form={"name": "Fuzz K.K.", "slug": "fuzz", "admin_email": "a@fuzz.test"},
+    ),
     "console.accounts": Exempt(
         "console list: every account is the operator's to see",
         Needs(get=A.ACCOUNT_VIEW),
@@ -410,6 +416,27 @@ ROUTES: dict[str, Reach | Exempt] = {
         roles=STAFF,
         host="console",
         needs=Needs(get=A.RESELLERS_MANAGE),
+    ),
+    "console.reseller_edit": Reach(
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        form={"custom_hosts": "hijack.example.jp", "registration_number": "T7000012050002"},
+        needs=Needs(get=A.RESELLERS_MANAGE, post=A.RESELLERS_MANAGE),
+    ),
+    "console.reseller_suspend": Reach(
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        form={},
+        needs=Needs(post=A.RESELLERS_MANAGE),
+    ),
+    "console.reseller_reactivate": Reach(
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        form={},
+        needs=Needs(post=A.RESELLERS_MANAGE),
     ),
     "console.oem_server": Reach(
         ids={"account_id": "account_id"},
