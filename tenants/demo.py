@@ -31,6 +31,7 @@ from tenants.options import conference, ivr, outbound, recording
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind
 from tenants.services import provisioning as p
+from tenants.services.reseller_details import account_holder
 from tenants.services.resellers import corporate_number_check_digit
 from tenants.validation import Outcome
 
@@ -44,6 +45,8 @@ def _registration_number(twelve_digits: str) -> str:
 RESELLERS: list[dict[str, Any]] = [
     {
         "slug": "direct",
+        # 口座名義 as banks print it; stored full-width (reseller_details.account_holder).
+        "bank_holder": "ﾋﾟｰﾋﾞｰｴｯｸｽﾌﾟﾗｯﾄﾌｫｰﾑ(ｶ",
         "name": "PBXプラットフォーム 直販",
         "is_platform": True,
         "registration_number": _registration_number("010001000001"),
@@ -60,6 +63,8 @@ RESELLERS: list[dict[str, Any]] = [
     },
     {
         "slug": "sakura",
+        # 口座名義 as banks print it; stored full-width (reseller_details.account_holder).
+        "bank_holder": "ｻｸﾗﾃﾚｺﾑ(ｶ",
         "name": "さくらテレコム株式会社",
         "registration_number": _registration_number("010001000002"),
         "theme": {
@@ -76,6 +81,8 @@ RESELLERS: list[dict[str, Any]] = [
     },
     {
         "slug": "umi",
+        # 口座名義 as banks print it; stored full-width (reseller_details.account_holder).
+        "bank_holder": "ｶ)ｳﾐﾈｯﾄﾜｰｸｽ",
         "name": "Umi Networks K.K.",
         "registration_number": _registration_number("010001000003"),
         "theme": {
@@ -170,6 +177,11 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
             prefecture="東京都",
             city="千代田区",
             address_line1="丸の内1-1-1",
+            bank_name="みずほ銀行",
+            bank_branch="丸の内支店",
+            bank_account_type="ordinary",
+            bank_account_number=f"{1234561 + index:07d}",
+            bank_account_holder=account_holder(spec["bank_holder"]),
         )
     with use_scope(Scope(reseller.id)):
         p.create_theme(reseller, **spec["theme"])
