@@ -125,11 +125,6 @@ def reseller_page(query: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> 
     return ResellerPage(rows=rows, page=page, pages=pages, total=total, query=query)
 
 
-def all_resellers() -> Sequence[ResellerRow]:
-    """Every reseller with its account count (the first page of an unbounded list)."""
-    return reseller_page(per_page=10**6).rows
-
-
 def reseller_for_platform(reseller_id: int) -> Reseller | None:
     with platform_bypass("console.reseller_detail"):
         reseller = db.session.get(Reseller, reseller_id)
