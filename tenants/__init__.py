@@ -12,6 +12,7 @@ from tenants.views import account_options as _account_options  # noqa: F401  (ad
 from tenants.views import auth, circle_admin, circle_portal, console, staff_portal
 from tenants.views import circle_conference as _circle_conference  # noqa: F401  (adds routes)
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
+from tenants.views import circle_numbers as _circle_numbers  # noqa: F401  (adds routes)
 from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)

@@ -21,6 +21,7 @@ from tenants.models import (
     AccountOptionKind,
     Carrier,
     Circle,
+    NumberKind,
     PasswordPolicy,
     Reseller,
     StaffKind,
@@ -209,6 +210,17 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                 kind=StaffKind.RESELLER,
                 role=role,
             )
+        # The reseller's pool: free numbers its staff can put on circles (the platform's
+        # own pool is its stock, not yet allocated to any reseller).
+        for k in range(5):
+            p.add_inventory_number(
+                reseller, f"03-5555-{index * 100 + 90 + k:04d}", NumberKind.LANDLINE
+            )
+        for k in range(3):
+            p.add_inventory_number(reseller, f"050-3333-{index * 100 + 90 + k:04d}", NumberKind.IP)
+        if spec.get("is_platform"):
+            for k in range(3):
+                p.add_inventory_number(reseller, f"0120-555-{k:03d}", NumberKind.FREE_DIAL)
         for a, company in enumerate(spec["companies"], start=1):
             account = p.create_account(
                 reseller,
@@ -239,7 +251,13 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                     login_id=f"{prefix}-{a}-{c}",
                     password=DEMO_PASSWORD,
                     policy=policy,
-                    phone_numbers=(f"03-5555-{number:04d}", f"050-3333-{number:04d}"),
+                )
+                # Two numbers of the reseller's inventory on every circle.
+                p.add_inventory_number(
+                    reseller, f"03-5555-{number:04d}", NumberKind.LANDLINE, circle=circle
+                )
+                p.add_inventory_number(
+                    reseller, f"050-3333-{number:04d}", NumberKind.IP, circle=circle
                 )
                 _load_uniques(circle)
                 if a == 1 and c == 1:

@@ -10,8 +10,20 @@ from flask_babel import lazy_gettext as _l
 
 from pbx_platform.japanese import jdate, jdatetime, national, yen
 from pbx_platform.sessions import describe_user_agent
-from tenants.models import AccountOptionKind, Carrier, PasswordPolicy, TerminalType, UniqueKind
+from tenants.models import (
+    AccountOptionKind,
+    Carrier,
+    NumberKind,
+    PasswordPolicy,
+    TerminalType,
+    UniqueKind,
+)
 
+NUMBER_KIND_LABELS = {
+    NumberKind.LANDLINE: _l("Landline (0AB-J)"),
+    NumberKind.IP: _l("IP phone (050)"),
+    NumberKind.FREE_DIAL: _l("Free-dial (0120/0800)"),
+}
 KIND_LABELS = {
     UniqueKind.PHONE: _l("Phone"),
     UniqueKind.CONFERENCE_ROOM: _l("Conference room"),
@@ -66,3 +78,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(lambda kind: str(KIND_LABELS[kind]), "kind_label")
     app.add_template_global(lambda kind: str(ACCOUNT_OPTION_LABELS[kind]), "account_option_label")
     app.add_template_global(lambda policy: str(POLICY_LABELS[policy]), "policy_label")
+    app.add_template_global(lambda kind: str(NUMBER_KIND_LABELS[kind]), "number_kind_label")

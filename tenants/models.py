@@ -196,14 +196,46 @@ class Circle(UserMixin, EditVersioned, AccountOwned, Timestamped, Model):
     )
 
 
+class NumberKind(enum.StrEnum):
+    """What a Japanese number is, read from the number itself."""
+
+    LANDLINE = "landline"  # 0AB-J (03-xxxx-xxxx, 06-…)
+    IP = "ip"  # 050
+    FREE_DIAL = "free_dial"  # 0120, 0800
+
+
+class PhoneNumber(ResellerOwned, Timestamped, Model):
+    """One outside number of the platform's inventory, stored in E.164.
+
+    ``reseller_id`` is who holds it: the platform reseller for numbers not yet
+    allocated, a reseller for its pool. ``circle_id`` is the circle it is assigned to
+    (None: free in the holder's pool). One row per number (``e164`` is unique) with one
+    circle column: a number belongs to at most one circle, by construction.
+    """
+
+    __tablename__ = "phone_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[NumberKind] = mapped_column(str_enum(NumberKind, "number_kind"))
+    circle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("circle.id", ondelete="RESTRICT"), index=True
+    )
+
+
 class CirclePhoneNumber(CircleOwned, Model):
-    """One of the circle's outside numbers, stored in E.164."""
+    """One of the circle's outside numbers, stored in E.164: the circle's side of an
+    inventory number assigned to it (``phone_number_id``, unique). Rows from before the
+    inventory that could not be matched to it keep a null ``phone_number_id``."""
 
     __tablename__ = "circle_phone_number"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     e164: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(40), default="")
+    phone_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phone_number.id", ondelete="RESTRICT"), unique=True
+    )
 
     circle: Mapped[Circle] = relationship(back_populates="phone_numbers")
 

@@ -22,7 +22,7 @@ from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import platform_bypass
 from pbx_platform.versioning import STALE_EDIT, StaleEdit, form_version
 from tenants.models import Reseller
-from tenants.services import directory, oem
+from tenants.services import directory, numbers, oem
 from tenants.services import reseller_details as details
 from tenants.services import resellers as reseller_service
 from tenants.views import sessions as session_pages
@@ -382,3 +382,71 @@ def end_session(session_id: int) -> Any:
 def end_other_sessions() -> Any:
     portal_only(is_console=True)
     return session_pages.end_others("console")
+
+
+# -- the number inventory ----------------------------------------------------------------------
+
+
+def _numbers_page(error: str | None = None, status: int = 200) -> Any:
+    holder = request.args.get("holder", type=int)
+    return render_template(
+        "tenants/console_numbers.html",
+        inventory=numbers.inventory_page(holder, request.args.get("page", 1, type=int) or 1),
+        resellers=numbers.reseller_choices(),
+        holder=holder,
+        error=error,
+        form=request.form,
+    ), status
+
+
+@bp.get("/console/numbers")
+@platform_staff
+def numbers_inventory() -> Any:
+    """The platform's numbers: who holds each and which circle uses it."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    return _numbers_page()
+
+
+@bp.post("/console/numbers/add")
+@platform_staff
+def numbers_add() -> Any:
+    """Add numbers to the platform's stock: one, a list, or ranges."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    validate_csrf_or_400()
+    try:
+        count = numbers.add_numbers(numbers.parse_numbers(_form_text("numbers", 20001)))
+    except numbers.NumberError as exc:
+        return _numbers_page(str(exc), 422)
+    flash(_l("%(n)d numbers added to the platform's stock.", n=count), "success")
+    return redirect(url_for("console.numbers_inventory"))
+
+
+def _block_form(move: Any, done: Any) -> Any:
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    validate_csrf_or_400()
+    raw_id = _form_text("reseller_id", 12)
+    if not (raw_id.isascii() and raw_id.isdigit() and 0 < len(raw_id) <= 9):
+        return _numbers_page(str(_l("Choose a reseller.")), 422)
+    try:
+        count = move(int(raw_id), _form_text("first", 40), _form_text("last", 40))
+    except numbers.NumberError as exc:
+        return _numbers_page(str(exc), 422)
+    flash(done(count), "success")
+    return redirect(url_for("console.numbers_inventory"))
+
+
+@bp.post("/console/numbers/allocate")
+@platform_staff
+def numbers_allocate() -> Any:
+    """Allocate a block of the platform's free numbers to a reseller's pool."""
+    return _block_form(numbers.allocate, lambda n: _l("%(n)d numbers allocated.", n=n))
+
+
+@bp.post("/console/numbers/take-back")
+@platform_staff
+def numbers_take_back() -> Any:
+    """Take a reseller's unassigned numbers of a block back into the platform's stock."""
+    return _block_form(numbers.take_back, lambda n: _l("%(n)d numbers taken back.", n=n))
