@@ -272,3 +272,49 @@ def test_parallel_assignments_of_one_number_give_it_to_one_circle(app, committed
         ).all()
         owner = db.session.get(PhoneNumber, number_id).circle_id
     assert len(rows) == 1 and rows[0] == owner
+
+
+# -- the migration (0009) ---------------------------------------------------------------------
+
+
+def test_existing_circle_numbers_move_into_the_inventory(tmp_path):
+    """Circle numbers from before the inventory (here: the demo's, after a downgrade to
+    0007) become inventory numbers of the circle's reseller on that circle; no row of
+    ``circle_phone_number`` is lost. SQLite, through the ``pbx`` command."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    database = tmp_path / "migrate.sqlite3"
+    env = {
+        **os.environ,
+        "PBX_ENV": "development",
+        "PBX_SECRET_KEY": "migration-test",
+        "DATABASE_URL": f"sqlite:///{database}",
+    }
+    env.pop("MIGRATE_DATABASE_URL", None)
+    pbx = str(Path(sys.executable).with_name("pbx"))
+
+    def run(*args: str) -> None:
+        subprocess.run([pbx, *args], env=env, check=True, capture_output=True)
+
+    def query(sql: str) -> list[tuple]:
+        with sqlite3.connect(database) as connection:
+            return connection.execute(sql).fetchall()
+
+    run("db", "upgrade")
+    run("demo", "load")
+    before = query("SELECT id, circle_id, e164 FROM circle_phone_number ORDER BY id")
+    run("db", "downgrade", "0007")
+    assert query("SELECT id, circle_id, e164 FROM circle_phone_number ORDER BY id") == before
+    run("db", "upgrade")
+    after = query(
+        "SELECT c.id, c.circle_id, c.e164 FROM circle_phone_number c JOIN phone_number p "
+        "ON p.id = c.phone_number_id AND p.circle_id = c.circle_id AND p.e164 = c.e164 "
+        "AND p.reseller_id = c.reseller_id ORDER BY c.id"
+    )
+    assert after == before and len(before) == 30
+    kinds = dict(query("SELECT e164, kind FROM phone_number"))
+    assert kinds["+81355550111"] == "landline" and kinds["+815033330111"] == "ip"
