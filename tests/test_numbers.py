@@ -115,6 +115,11 @@ def test_operator_adds_allocates_and_takes_back(app, world, console):
     ] * 5
     page = console.get("/console/numbers").get_data(as_text=True)
     assert "03-5555-0100" in page and "Landline (0AB-J)" in page
+    # Filtered by holder: the platform's stock alone.
+    stock = console.get(f"/console/numbers?holder={world.platform_reseller_id}").get_data(
+        as_text=True
+    )
+    assert "<td>03-5555-0105</td>" in stock and "<td>03-5555-0100</td>" not in stock
     again = console.post("/console/numbers/add", {"numbers": "03-5555-0105"})
     assert again.status_code == 422
     assert "03-5555-0105 is in the inventory already." in again.get_data(as_text=True)

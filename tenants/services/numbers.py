@@ -330,12 +330,13 @@ def release(circle: Circle, circle_number_id: int) -> str:
     return shown
 
 
-def reseller_choices() -> list[tuple[int, str]]:
-    """(id, name) of every reseller but the platform, for the allocation form."""
+def reseller_choices(*, include_platform: bool = False) -> list[tuple[int, str]]:
+    """(id, name) of every reseller (but the platform, unless asked), for the forms."""
     with platform_bypass("console.numbers"):
-        rows = db.session.execute(
-            select(Reseller.id, Reseller.name)
-            .where(Reseller.is_platform.is_(False))
-            .order_by(Reseller.name)
-        ).all()
+        statement = select(Reseller.id, Reseller.name).order_by(
+            Reseller.is_platform.desc(), Reseller.name
+        )
+        if not include_platform:
+            statement = statement.where(Reseller.is_platform.is_(False))
+        rows = db.session.execute(statement).all()
     return [(row.id, row.name) for row in rows]

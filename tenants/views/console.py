@@ -393,6 +393,7 @@ def _numbers_page(error: str | None = None, status: int = 200) -> Any:
         "tenants/console_numbers.html",
         inventory=numbers.inventory_page(holder, request.args.get("page", 1, type=int) or 1),
         resellers=numbers.reseller_choices(),
+        holders=numbers.reseller_choices(include_platform=True),
         holder=holder,
         error=error,
         form=request.form,
