@@ -435,3 +435,22 @@ def test_the_list_searches_name_slug_and_host_and_pages(app, world, console):
     second = console.get("/console/?page=2").get_data(as_text=True)
     assert "bulk17" in second and "Page 2 of 2" in second
     assert "Page 2 of 2" in console.get("/console/?page=99").get_data(as_text=True)
+
+
+def test_every_field_ten_thousand_characters_long_is_answered(app, console):
+    huge = {key: "x" * 10_000 for key in NEW}
+    response = console.post("/console/resellers/new", huge)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter at most 120 characters." in page
+    assert "Enter the postal code as 7 digits (123-4567)." in page
+    assert _count(app, Reseller) == 3
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(app, world, console):
+    response = console.post("/console/resellers/new", NEW, csrf=False)
+    assert response.status_code == 400
+    suspend = console.post(f"/console/resellers/{world.a.reseller_id}/suspend", {}, csrf=False)
+    assert suspend.status_code == 400
+    assert _count(app, Reseller, Reseller.suspended_at.is_not(None)) == 0
+    assert _count(app, Reseller, Reseller.slug == "kitakaze") == 0
