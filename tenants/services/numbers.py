@@ -293,6 +293,11 @@ def assign(circle: Circle, number_ids: Sequence[int]) -> list[CirclePhoneNumber]
     return added
 
 
+def circle_number(circle: Circle, circle_number_id: int) -> CirclePhoneNumber | None:
+    row = db.session.get(CirclePhoneNumber, circle_number_id)
+    return row if row is not None and row.circle_id == circle.id else None
+
+
 def release(circle: Circle, circle_number_id: int) -> str:
     """Take a number off the circle, back into the reseller's pool; refused while a
     conference room or an outbound selector of the circle uses it."""

@@ -1,7 +1,7 @@
 """A circle's outside numbers, from its reseller's inventory: staff assign numbers of
 the reseller's pool to the circle and release them back (``tenants.services.numbers``).
 
-Routes on the shared circle blueprint; every method needs ``CUSTOMERS_MANAGE`` (R22:
+Routes on the shared circle blueprint; every page needs ``CUSTOMERS_MANAGE`` (R22:
 the reseller's admin), so the circle's own login and account managers are refused.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from pbx_platform.permissions import Action
+from pbx_platform.permissions import Action, require
 from tenants.services import numbers
 from tenants.views.circle_admin import bp, needs
 from tenants.views.forms_util import validate_csrf_or_400
@@ -52,8 +52,13 @@ def assign_numbers() -> Any:
 
 
 @bp.post("/numbers/<int:number_id>/release")
-@needs(Action.CUSTOMERS_MANAGE)
+# The number is looked up first, so that another circle's is 404 for every login; R22
+# is asked of the number found (``CUSTOMERS_MANAGE``, below).
+@needs(Action.CIRCLE_VIEW)
 def release_number(number_id: int) -> Any:
+    if numbers.circle_number(g.circle, number_id) is None:
+        abort(404)
+    require(Action.CUSTOMERS_MANAGE)
     validate_csrf_or_400()
     try:
         shown = numbers.release(g.circle, number_id)
