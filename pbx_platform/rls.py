@@ -38,7 +38,12 @@ from sqlalchemy import text
 # The public host → tenant map is read before any scope exists.
 UNSCOPED_TABLES = {"alembic_version", "reseller_host", "rls_scope_key"}
 # Tables that carry a level's column without being narrowed by that level.
-NOT_NARROWED = {"cart": {"circle"}}
+NOT_NARROWED = {
+    "cart": {"circle"},
+    # An inventory number is its holder's (a reseller's) row; its circle_id says which
+    # circle uses it, and the reseller's staff see the whole pool from any circle page.
+    "phone_number": {"circle"},
+}
 # The audit trail is append-only for the application (retention runs as the owner).
 APPEND_ONLY = {"audit_log"}
 # Tables whose own id is a level: the reseller, the account and the circle themselves.

@@ -20,6 +20,7 @@ from tenants.views import (
 )
 from tenants.views import circle_conference as _circle_conference  # noqa: F401  (adds routes)
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
+from tenants.views import circle_numbers as _circle_numbers  # noqa: F401  (adds routes)
 from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
 from tenants.views import circle_recovery as _circle_recovery  # noqa: F401  (adds routes)

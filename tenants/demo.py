@@ -23,6 +23,7 @@ from tenants.models import (
     Carrier,
     Circle,
     InvoiceDelivery,
+    NumberKind,
     PasswordPolicy,
     Reseller,
     StaffKind,
@@ -33,6 +34,7 @@ from tenants.options import conference, ivr, outbound, recording
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind
 from tenants.services import provisioning as p
+from tenants.services.reseller_details import account_holder
 from tenants.services.resellers import corporate_number_check_digit
 from tenants.validation import Outcome
 
@@ -46,6 +48,8 @@ def _registration_number(twelve_digits: str) -> str:
 RESELLERS: list[dict[str, Any]] = [
     {
         "slug": "direct",
+        # 口座名義 as banks print it; stored full-width (reseller_details.account_holder).
+        "bank_holder": "ﾋﾟｰﾋﾞｰｴｯｸｽﾌﾟﾗｯﾄﾌｫｰﾑ(ｶ",
         "name": "PBXプラットフォーム 直販",
         "is_platform": True,
         "registration_number": _registration_number("010001000001"),
@@ -62,6 +66,8 @@ RESELLERS: list[dict[str, Any]] = [
     },
     {
         "slug": "sakura",
+        # 口座名義 as banks print it; stored full-width (reseller_details.account_holder).
+        "bank_holder": "ｻｸﾗﾃﾚｺﾑ(ｶ",
         "name": "さくらテレコム株式会社",
         "registration_number": _registration_number("010001000002"),
         "theme": {
@@ -78,6 +84,8 @@ RESELLERS: list[dict[str, Any]] = [
     },
     {
         "slug": "umi",
+        # 口座名義 as banks print it; stored full-width (reseller_details.account_holder).
+        "bank_holder": "ｶ)ｳﾐﾈｯﾄﾜｰｸｽ",
         "name": "Umi Networks K.K.",
         "registration_number": _registration_number("010001000003"),
         "theme": {
@@ -292,6 +300,11 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
             prefecture="東京都",
             city="千代田区",
             address_line1="丸の内1-1-1",
+            bank_name="みずほ銀行",
+            bank_branch="丸の内支店",
+            bank_account_type="ordinary",
+            bank_account_number=f"{1234561 + index:07d}",
+            bank_account_holder=account_holder(spec["bank_holder"]),
         )
     with use_scope(Scope(reseller.id)):
         p.create_theme(reseller, **spec["theme"])
@@ -319,6 +332,17 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                 kind=StaffKind.RESELLER,
                 role=role,
             )
+        # The reseller's pool: free numbers its staff can put on circles (the platform's
+        # own pool is its stock, not yet allocated to any reseller).
+        for k in range(5):
+            p.add_inventory_number(
+                reseller, f"03-5555-{index * 100 + 90 + k:04d}", NumberKind.LANDLINE
+            )
+        for k in range(3):
+            p.add_inventory_number(reseller, f"050-3333-{index * 100 + 90 + k:04d}", NumberKind.IP)
+        if spec.get("is_platform"):
+            for k in range(3):
+                p.add_inventory_number(reseller, f"0120-555-{k:03d}", NumberKind.FREE_DIAL)
         for a, company in enumerate(spec["companies"], start=1):
             account = p.create_account(
                 reseller,
@@ -345,7 +369,13 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                     login_id=f"{prefix}-{a}-{c}",
                     password=DEMO_PASSWORD,
                     policy=policy,
-                    phone_numbers=(f"03-5555-{number:04d}", f"050-3333-{number:04d}"),
+                )
+                # Two numbers of the reseller's inventory on every circle.
+                p.add_inventory_number(
+                    reseller, f"03-5555-{number:04d}", NumberKind.LANDLINE, circle=circle
+                )
+                p.add_inventory_number(
+                    reseller, f"050-3333-{number:04d}", NumberKind.IP, circle=circle
                 )
                 _load_uniques(circle)
                 if a == 1 and c == 1:

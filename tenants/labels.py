@@ -15,11 +15,17 @@ from tenants.models import (
     AccountStatus,
     Carrier,
     InvoiceDelivery,
+    NumberKind,
     PasswordPolicy,
     TerminalType,
     UniqueKind,
 )
 
+NUMBER_KIND_LABELS = {
+    NumberKind.LANDLINE: _l("Landline (0AB-J)"),
+    NumberKind.IP: _l("IP phone (050)"),
+    NumberKind.FREE_DIAL: _l("Free-dial (0120/0800)"),
+}
 KIND_LABELS = {
     UniqueKind.PHONE: _l("Phone"),
     UniqueKind.CONFERENCE_ROOM: _l("Conference room"),
@@ -99,3 +105,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(
         lambda delivery: str(INVOICE_DELIVERY_LABELS[delivery]), "invoice_delivery_label"
     )
+    app.add_template_global(lambda kind: str(NUMBER_KIND_LABELS[kind]), "number_kind_label")

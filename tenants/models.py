@@ -31,7 +31,7 @@ from pbx_platform.db import (
 from pbx_platform.permissions import Role
 
 
-class Reseller(TenantScoped, Timestamped, Model):
+class Reseller(EditVersioned, TenantScoped, Timestamped, Model):
     """An OEM partner (an account with R1's OEM server option), or the platform itself."""
 
     __tablename__ = "reseller"
@@ -54,6 +54,20 @@ class Reseller(TenantScoped, Timestamped, Model):
     oem_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("account.id", ondelete="SET NULL", use_alter=True)
     )
+    # The bank account its invoices ask customers to pay into (R21, R23).
+    bank_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    bank_branch: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    # "ordinary" (普通) or "current" (当座); empty until entered.
+    bank_account_type: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    bank_account_number: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    bank_account_holder: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    # While set, the reseller's portal refuses every login and shows a notice; nothing
+    # of the reseller is deleted.
+    suspended_at: Mapped[datetime | None]
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     hosts: Mapped[list[ResellerHost]] = relationship(
         back_populates="reseller", cascade="all, delete-orphan", order_by="ResellerHost.host"
@@ -244,14 +258,46 @@ class Circle(UserMixin, EditVersioned, AccountOwned, Timestamped, Model):
     )
 
 
+class NumberKind(enum.StrEnum):
+    """What a Japanese number is, read from the number itself."""
+
+    LANDLINE = "landline"  # 0AB-J (03-xxxx-xxxx, 06-…)
+    IP = "ip"  # 050
+    FREE_DIAL = "free_dial"  # 0120, 0800
+
+
+class PhoneNumber(ResellerOwned, Timestamped, Model):
+    """One outside number of the platform's inventory, stored in E.164.
+
+    ``reseller_id`` is who holds it: the platform reseller for numbers not yet
+    allocated, a reseller for its pool. ``circle_id`` is the circle it is assigned to
+    (None: free in the holder's pool). One row per number (``e164`` is unique) with one
+    circle column: a number belongs to at most one circle, by construction.
+    """
+
+    __tablename__ = "phone_number"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[NumberKind] = mapped_column(str_enum(NumberKind, "number_kind"))
+    circle_id: Mapped[int | None] = mapped_column(
+        ForeignKey("circle.id", ondelete="RESTRICT"), index=True
+    )
+
+
 class CirclePhoneNumber(CircleOwned, Model):
-    """One of the circle's outside numbers, stored in E.164."""
+    """One of the circle's outside numbers, stored in E.164: the circle's side of an
+    inventory number assigned to it (``phone_number_id``, unique). Rows from before the
+    inventory that could not be matched to it keep a null ``phone_number_id``."""
 
     __tablename__ = "circle_phone_number"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     e164: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(40), default="")
+    phone_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phone_number.id", ondelete="RESTRICT"), unique=True
+    )
 
     circle: Mapped[Circle] = relationship(back_populates="phone_numbers")
 

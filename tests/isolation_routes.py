@@ -51,6 +51,8 @@ from tenants.models import (
     AccountOptionKind,
     Circle,
     CirclePhoneNumber,
+    NumberKind,
+    PhoneNumber,
     PickupGroup,
     RingGroup,
     RingGroupMember,
@@ -90,6 +92,7 @@ ID_KINDS = (
     "circle_id",
     "unique_id",
     "phone_id",
+    "inventory_id",
     "group_id",
     "ring_group_id",
     "room_id",
@@ -210,6 +213,9 @@ CUSTOMER_FORM = {
 CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
     "add_pickup_group": ({}, {"name": "Sales"}),
     "add_to_cart": ({}, CART_FORM),
+    "assign_numbers": ({}, {"phone_number_id": Other("inventory_id")}),
+    "numbers_page": ({}, None),
+    "release_number": ({"number_id": "phone_id"}, {}),
     "apply_renumber": ({}, {"token": "forged"}),
     "cart": ({}, None),
     "change_extension_length": ({}, {"length": "4", "token": "forged"}),
@@ -264,6 +270,10 @@ CIRCLE_NEEDS = {
     "remove_cart_lines": BUY,
     "set_recording_limit": Needs(post=A.RECORDING_LIMIT_SET),
     "send_password_reset": Needs(post=A.PASSWORD_RESET_SEND),
+    # The circle's numbers come from the reseller's inventory: the reseller admin's.
+    "numbers_page": Needs(get=A.CUSTOMERS_MANAGE),
+    "assign_numbers": Needs(post=A.CUSTOMERS_MANAGE),
+    "release_number": Needs(post=A.CUSTOMERS_MANAGE),
 }
 # Pages that answer a bare GET with 422: they need a query (a new length, a date range).
 CIRCLE_OWN_STATUS = {"extension_length_confirm": 422, "recording_archive": 422}
@@ -331,6 +341,35 @@ ROUTES: dict[str, Reach | Exempt] = {
         "console list: every reseller is the operator's to see",
         Needs(get=A.RESELLERS_MANAGE),
         host="console",
+    ),
+    "console.reseller_new": Exempt(
+        "console form: creates a new reseller, names no existing object",
+        Needs(get=A.RESELLERS_MANAGE, post=A.RESELLERS_MANAGE),
+        host="console",
+        form={"name": "Fuzz K.K.", "slug": "fuzz", "admin_email": "a@fuzz.test"},
+    ),
+    "console.numbers_inventory": Exempt(
+        "console list: the platform's whole number inventory is the operator's",
+        Needs(get=A.RESELLERS_MANAGE),
+        host="console",
+    ),
+    "console.numbers_add": Exempt(
+        "console form: adds numbers to the platform's stock, names no object",
+        Needs(post=A.RESELLERS_MANAGE),
+        host="console",
+        form={"numbers": "03-5555-9999"},
+    ),
+    "console.numbers_allocate": Exempt(
+        "console form: every reseller is the operator's to allocate to",
+        Needs(post=A.RESELLERS_MANAGE),
+        host="console",
+        form={"reseller_id": "1", "first": "03-5555-9999", "last": "03-5555-9999"},
+    ),
+    "console.numbers_take_back": Exempt(
+        "console form: every reseller is the operator's to take numbers from",
+        Needs(post=A.RESELLERS_MANAGE),
+        host="console",
+        form={"reseller_id": "1", "first": "03-5555-9999", "last": "03-5555-9999"},
     ),
     "console.accounts": Exempt(
         "console list: every account is the operator's to see",
@@ -520,6 +559,27 @@ ROUTES: dict[str, Reach | Exempt] = {
         host="console",
         needs=Needs(get=A.RESELLERS_MANAGE),
     ),
+    "console.reseller_edit": Reach(
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        form={"custom_hosts": "hijack.example.jp", "registration_number": "T7000012050002"},
+        needs=Needs(get=A.RESELLERS_MANAGE, post=A.RESELLERS_MANAGE),
+    ),
+    "console.reseller_suspend": Reach(
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        form={},
+        needs=Needs(post=A.RESELLERS_MANAGE),
+    ),
+    "console.reseller_reactivate": Reach(
+        ids={"reseller_id": "reseller_id"},
+        roles=STAFF,
+        host="console",
+        form={},
+        needs=Needs(post=A.RESELLERS_MANAGE),
+    ),
     "console.oem_server": Reach(
         ids={"account_id": "account_id"},
         roles=STAFF,
@@ -549,6 +609,7 @@ class Ids:
     circle_id: int
     unique_id: int
     phone_id: int
+    inventory_id: int
     group_id: int
     ring_group_id: int
     room_id: int
@@ -626,9 +687,15 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
     if not numbers:
         numbers.append(CirclePhoneNumber(**tenant_ids, e164=f"+8136{circle.id:08d}"))
     selector_number = CirclePhoneNumber(**tenant_ids, e164=f"+8135{circle.id:08d}")
+    # A number of the reseller's pool that no circle uses yet.
+    free_number = PhoneNumber(
+        reseller_id=circle.reseller_id, e164=f"+8137{circle.id:08d}", kind=NumberKind.LANDLINE
+    )
     group = PickupGroup(**tenant_ids, name="Night")
     ring_group = RingGroup(**tenant_ids, name="Support", extension=f"{prefix}9")
-    db.session.add_all([*numbers, selector_number, group, ring_group, RecordingLimit(**tenant_ids)])
+    db.session.add_all(
+        [*numbers, selector_number, free_number, group, ring_group, RecordingLimit(**tenant_ids)]
+    )
     db.session.flush()
     room = p.create_unique(
         circle, extension=f"{prefix}5", display_name="room", kind=UniqueKind.CONFERENCE_ROOM
@@ -706,6 +773,7 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
         **tenant_ids,
         unique_id=phone.id,
         phone_id=numbers[0].id,
+        inventory_id=free_number.id,
         group_id=group.id,
         ring_group_id=ring_group.id,
         room_id=room.id,

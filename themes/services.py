@@ -86,6 +86,8 @@ class Portal:
     logo_version: int
     has_logo: bool
     theme_version: str
+    # The operator suspended the reseller: its logins are refused, its login pages say so.
+    suspended: bool = False
 
 
 def load_portal(match: HostMatch) -> Portal | None:
@@ -120,6 +122,7 @@ def load_portal(match: HostMatch) -> Portal | None:
         logo_version=theme.logo_version or 0,
         has_logo=bool(theme.logo_mime) and not console,
         theme_version=_theme_version(theme, primary, accent),
+        suspended=reseller.suspended_at is not None,
     )
 
 

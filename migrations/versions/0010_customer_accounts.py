@@ -21,7 +21,7 @@ from alembic import op
 import pbx_platform.db
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

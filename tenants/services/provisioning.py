@@ -21,7 +21,9 @@ from tenants.models import (
     Carrier,
     Circle,
     CirclePhoneNumber,
+    NumberKind,
     PasswordPolicy,
+    PhoneNumber,
     PickupGroup,
     Reseller,
     ResellerHost,
@@ -161,6 +163,31 @@ def create_circle(
         )
     db.session.flush()
     return circle
+
+
+def add_inventory_number(
+    reseller: Reseller, number: str, kind: NumberKind, *, circle: Circle | None = None
+) -> PhoneNumber:
+    """An inventory number held by ``reseller`` (demo data, imports; the console adds
+    through ``tenants.services.numbers``), assigned to ``circle`` when given."""
+    parsed = phonenumbers.parse(number, "JP")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    row = PhoneNumber(
+        reseller_id=reseller.id, e164=e164, kind=kind, circle_id=circle.id if circle else None
+    )
+    db.session.add(row)
+    db.session.flush()
+    if circle is not None:
+        circle.phone_numbers.append(
+            CirclePhoneNumber(
+                reseller_id=circle.reseller_id,
+                account_id=circle.account_id,
+                e164=e164,
+                phone_number_id=row.id,
+            )
+        )
+        db.session.flush()
+    return row
 
 
 def default_pickup_group(circle: Circle) -> PickupGroup:

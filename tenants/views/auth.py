@@ -21,6 +21,16 @@ from tenants.views.common import portal_only
 bp = Blueprint("auth", __name__, template_folder="../templates")
 
 INVALID = _l("The login ID or password is not correct.")
+SUSPENDED = _l(
+    "This service is suspended. Logins are not possible at the moment; "
+    "please contact your provider."
+)
+
+
+def _suspended() -> bool:
+    """The host's reseller is suspended by the operator: every login is refused."""
+    portal = g.get("portal")
+    return bool(portal and portal.suspended)
 
 
 def _per_ip() -> str:
@@ -80,18 +90,23 @@ def circle_login() -> Any:
     if request.method == "GET":
         form.next.data = safe_target(request.args.get("next"), "")
     if form.validate_on_submit():
-        try:
-            circle = logins.authenticate_circle(form.login_id.data or "", form.password.data or "")
-        except logins.LoginRefused as exc:
-            form.password.errors = [*form.password.errors, str(exc)]
-            return render_template("tenants/login_circle.html", form=form)
+        circle = None
+        if not _suspended():
+            try:
+                circle = logins.authenticate_circle(
+                    form.login_id.data or "", form.password.data or ""
+                )
+            except logins.LoginRefused as exc:
+                form.password.errors = [*form.password.errors, str(exc)]
+                return render_template("tenants/login_circle.html", form=form)
         if circle is not None:
             start_session(circle)
             if circle.password_policy in (PasswordPolicy.WARN, PasswordPolicy.FORCE):
                 return redirect(url_for("circle_portal.change_password"))
             return redirect(safe_target(form.next.data, url_for("circle_portal.home")))
-        form.password.errors = [*form.password.errors, str(INVALID)]
-    return render_template("tenants/login_circle.html", form=form)
+        refusal = SUSPENDED if _suspended() else INVALID
+        form.password.errors = [*form.password.errors, str(refusal)]
+    return render_template("tenants/login_circle.html", form=form, suspended=_suspended())
 
 
 @bp.route("/staff/login", methods=["GET", "POST"])
@@ -117,19 +132,22 @@ def _staff_login(*, console: bool, template: str, home: str) -> Any:
     if request.method == "GET":
         form.next.data = safe_target(request.args.get("next"), "")
     if form.validate_on_submit():
-        try:
-            staff = logins.authenticate_staff(
-                form.email.data or "", form.password.data or "", console=console
-            )
-        except logins.LoginRefused as exc:
-            form.password.errors = [*form.password.errors, str(exc)]
-            return render_template(template, form=form)
+        staff = None
+        if not _suspended():
+            try:
+                staff = logins.authenticate_staff(
+                    form.email.data or "", form.password.data or "", console=console
+                )
+            except logins.LoginRefused as exc:
+                form.password.errors = [*form.password.errors, str(exc)]
+                return render_template(template, form=form)
         if staff is not None:
             start_session(staff)
             staff_users.note_login(staff)
             return redirect(safe_target(form.next.data, url_for(home)))
-        form.password.errors = [*form.password.errors, str(INVALID)]
-    return render_template(template, form=form)
+        refusal = SUSPENDED if _suspended() else INVALID
+        form.password.errors = [*form.password.errors, str(refusal)]
+    return render_template(template, form=form, suspended=_suspended())
 
 
 @bp.post("/logout")

@@ -20,7 +20,10 @@ from flask_login import current_user
 
 from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import platform_bypass
-from tenants.services import oem
+from pbx_platform.versioning import STALE_EDIT, StaleEdit, form_version
+from tenants.models import Reseller
+from tenants.services import directory, numbers, oem
+from tenants.services import reseller_details as details
 from tenants.services import resellers as reseller_service
 from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
@@ -46,9 +49,14 @@ def index() -> Any:
 @bp.get("/console/")
 @platform_staff
 def resellers() -> Any:
+    """Every reseller, searched by name, slug or host name, a page at a time."""
     portal_only(is_console=True)
     require(Action.RESELLERS_MANAGE)
-    return render_template("tenants/console_resellers.html", rows=reseller_service.all_resellers())
+    page = reseller_service.reseller_page(
+        request.args.get("q", "")[: reseller_service.SEARCH_MAX],
+        request.args.get("page", 1, type=int) or 1,
+    )
+    return render_template("tenants/console_resellers.html", listing=page)
 
 
 @bp.get("/console/resellers/<int:reseller_id>")
@@ -56,11 +64,227 @@ def resellers() -> Any:
 def reseller_detail(reseller_id: int) -> Any:
     portal_only(is_console=True)
     require(Action.RESELLERS_MANAGE)
+    reseller = _reseller_or_404(reseller_id)
+    check = reseller_service.check_registration_number(reseller.registration_number or "")
+    admin = reseller_service.first_admin(reseller)
+    return render_template(
+        "tenants/console_reseller.html",
+        reseller=reseller,
+        check=check,
+        admin=admin,
+        invitation_due=admin is not None and reseller_service.invitation_due(admin),
+    )
+
+
+def _reseller_or_404(reseller_id: int) -> Reseller:
     reseller = reseller_service.reseller_for_platform(reseller_id)
     if reseller is None:
         abort(404)
-    check = reseller_service.check_registration_number(reseller.registration_number or "")
-    return render_template("tenants/console_reseller.html", reseller=reseller, check=check)
+    return reseller
+
+
+def _form_text(name: str, limit: int = 400) -> str:
+    # Longer than any field allows: the rule then answers "at most n characters".
+    return request.form.get(name, "")[:limit]
+
+
+def _parsed_details(
+    errors: dict[str, str], *, slug: str
+) -> tuple[list[str], str, details.Address, details.BankAccount] | None:
+    """The hosts, registration number, address and bank account of the posted form,
+    or None with a message per field in ``errors``."""
+    base = current_app.config["BASE_DOMAIN"]
+    parsed: dict[str, Any] = {}
+    steps = {
+        "custom_hosts": lambda: details.custom_hosts(
+            _form_text("custom_hosts", 3000), base_domain=base, own_slug=slug
+        ),
+        "registration_number": lambda: details.registration_number(
+            _form_text("registration_number")
+        ),
+        "address": lambda: details.address(
+            postal_code=_form_text("postal_code"),
+            prefecture=_form_text("prefecture"),
+            city=_form_text("city"),
+            rest=_form_text("address_line1"),
+            building=_form_text("address_line2"),
+        ),
+        "bank": lambda: details.bank_account(
+            bank_name=_form_text("bank_name"),
+            branch=_form_text("bank_branch"),
+            account_type=_form_text("bank_account_type"),
+            number=_form_text("bank_account_number"),
+            holder=_form_text("bank_account_holder"),
+        ),
+    }
+    for key, step in steps.items():
+        try:
+            parsed[key] = step()
+        except details.DetailError as exc:
+            errors[exc.field] = str(exc)
+    if errors:
+        return None
+    return parsed["custom_hosts"], parsed["registration_number"], parsed["address"], parsed["bank"]
+
+
+def _render_form(
+    reseller: Reseller | None, values: Any, errors: dict[str, str], status: int
+) -> Any:
+    return render_template(
+        "tenants/console_reseller_form.html",
+        reseller=reseller,
+        values=values,
+        errors=errors,
+        prefectures=details.PREFECTURES,
+        base_domain=current_app.config["BASE_DOMAIN"],
+        limits=details,
+    ), status
+
+
+@bp.route("/console/resellers/new", methods=["GET", "POST"])
+@platform_staff
+def reseller_new() -> Any:
+    """A reseller from scratch: name, slug, hosts, registration number (R23), address,
+    bank account and its first admin, who is invited by e-mail."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    if request.method == "GET":
+        return _render_form(None, {}, {}, 200)
+    validate_csrf_or_400()
+    errors: dict[str, str] = {}
+    name = slug = admin_name = admin_email = ""
+    for key, parse in (
+        ("name", lambda: details.company_name(_form_text("name"))),
+        ("slug", lambda: details.slug(_form_text("slug"))),
+        ("admin_name", lambda: details.person_name(_form_text("admin_name"))),
+        ("admin_email", lambda: details.email(_form_text("admin_email"))),
+    ):
+        try:
+            value = parse()
+        except details.DetailError as exc:
+            errors[exc.field] = str(exc)
+            continue
+        if key == "name":
+            name = value
+        elif key == "slug":
+            slug = value
+        elif key == "admin_name":
+            admin_name = value
+        else:
+            admin_email = value
+    parsed = _parsed_details(errors, slug=slug or "slug")
+    if parsed is None or errors:
+        return _render_form(None, request.form, errors, 422)
+    hosts, registration, address, bank = parsed
+    try:
+        reseller, admin = reseller_service.create_reseller(
+            reseller_service.NewReseller(
+                name=name,
+                slug=slug,
+                custom_hosts=hosts,
+                registration_number=registration,
+                address=address,
+                bank=bank,
+                admin_name=admin_name,
+                admin_email=admin_email,
+            ),
+            base_domain=current_app.config["BASE_DOMAIN"],
+        )
+    except reseller_service.ResellerError as exc:
+        return _render_form(None, request.form, {exc.field or "form": str(exc)}, 422)
+    flash(
+        _l(
+            "The reseller %(name)s has been created. An invitation to %(email)s is due.",
+            name=reseller.name,
+            email=admin.email,
+        ),
+        "success",
+    )
+    return redirect(url_for("console.reseller_detail", reseller_id=reseller.id))
+
+
+@bp.route("/console/resellers/<int:reseller_id>/edit", methods=["GET", "POST"])
+@platform_staff
+def reseller_edit(reseller_id: int) -> Any:
+    """Edit a reseller's custom domains, registration number, address and bank account;
+    a form opened before another save changes nothing."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    reseller = _reseller_or_404(reseller_id)
+    if request.method == "GET":
+        return _render_form(reseller, _current_values(reseller), {}, 200)
+    validate_csrf_or_400()
+    seen = form_version(request.form.get("edit_version"))
+    if seen != reseller.edit_version:
+        return _render_form(reseller, _current_values(reseller), {"form": str(STALE_EDIT)}, 409)
+    errors: dict[str, str] = {}
+    parsed = _parsed_details(errors, slug=reseller.slug)
+    if parsed is None:
+        return _render_form(reseller, request.form, errors, 422)
+    hosts, registration, address, bank = parsed
+    try:
+        reseller_service.update_reseller(
+            reseller.id,
+            reseller_service.ResellerEdit(
+                custom_hosts=hosts, registration_number=registration, address=address, bank=bank
+            ),
+            seen_version=seen,
+            base_domain=current_app.config["BASE_DOMAIN"],
+        )
+    except StaleEdit:
+        return _render_form(reseller, _current_values(reseller), {"form": str(STALE_EDIT)}, 409)
+    except reseller_service.ResellerError as exc:
+        return _render_form(reseller, request.form, {exc.field or "form": str(exc)}, 422)
+    flash(_l("The reseller's details have been saved."), "success")
+    return redirect(url_for("console.reseller_detail", reseller_id=reseller.id))
+
+
+def _current_values(reseller: Reseller) -> dict[str, Any]:
+    return {
+        "custom_hosts": "\n".join(h.host for h in reseller.hosts if h.is_custom),
+        "registration_number": reseller.registration_number or "",
+        "postal_code": reseller.postal_code,
+        "prefecture": reseller.prefecture,
+        "city": reseller.city,
+        "address_line1": reseller.address_line1,
+        "address_line2": reseller.address_line2,
+        "bank_name": reseller.bank_name,
+        "bank_branch": reseller.bank_branch,
+        "bank_account_type": reseller.bank_account_type,
+        "bank_account_number": reseller.bank_account_number,
+        "bank_account_holder": reseller.bank_account_holder,
+    }
+
+
+@bp.post("/console/resellers/<int:reseller_id>/suspend")
+@platform_staff
+def reseller_suspend(reseller_id: int) -> Any:
+    """Suspend: the portal refuses logins and its sessions end; every row stays."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    reseller = _reseller_or_404(reseller_id)
+    validate_csrf_or_400()
+    try:
+        reseller_service.suspend(reseller.id)
+    except reseller_service.ResellerError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            _l("%(name)s is suspended. Its portal refuses logins.", name=reseller.name), "success"
+        )
+    return redirect(url_for("console.reseller_detail", reseller_id=reseller.id))
+
+
+@bp.post("/console/resellers/<int:reseller_id>/reactivate")
+@platform_staff
+def reseller_reactivate(reseller_id: int) -> Any:
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    reseller = _reseller_or_404(reseller_id)
+    validate_csrf_or_400()
+    reseller_service.reactivate(reseller.id)
+    flash(_l("%(name)s is active again.", name=reseller.name), "success")
+    return redirect(url_for("console.reseller_detail", reseller_id=reseller.id))
 
 
 @bp.get("/console/audit")
@@ -167,3 +391,72 @@ def end_session(session_id: int) -> Any:
 def end_other_sessions() -> Any:
     portal_only(is_console=True)
     return session_pages.end_others("console")
+
+
+# -- the number inventory ----------------------------------------------------------------------
+
+
+def _numbers_page(error: str | None = None, status: int = 200) -> Any:
+    holder = request.args.get("holder", type=int)
+    return render_template(
+        "tenants/console_numbers.html",
+        inventory=numbers.inventory_page(holder, request.args.get("page", 1, type=int) or 1),
+        resellers=numbers.reseller_choices(),
+        holders=numbers.reseller_choices(include_platform=True),
+        holder=holder,
+        error=error,
+        form=request.form,
+    ), status
+
+
+@bp.get("/console/numbers")
+@platform_staff
+def numbers_inventory() -> Any:
+    """The platform's numbers: who holds each and which circle uses it."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    return _numbers_page()
+
+
+@bp.post("/console/numbers/add")
+@platform_staff
+def numbers_add() -> Any:
+    """Add numbers to the platform's stock: one, a list, or ranges."""
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    validate_csrf_or_400()
+    try:
+        count = numbers.add_numbers(numbers.parse_numbers(_form_text("numbers", 20001)))
+    except numbers.NumberError as exc:
+        return _numbers_page(str(exc), 422)
+    flash(_l("%(n)d numbers added to the platform's stock.", n=count), "success")
+    return redirect(url_for("console.numbers_inventory"))
+
+
+def _block_form(move: Any, done: Any) -> Any:
+    portal_only(is_console=True)
+    require(Action.RESELLERS_MANAGE)
+    validate_csrf_or_400()
+    raw_id = _form_text("reseller_id", 12)
+    if not (raw_id.isascii() and raw_id.isdigit() and 0 < len(raw_id) <= 9):
+        return _numbers_page(str(_l("Choose a reseller.")), 422)
+    try:
+        count = move(int(raw_id), _form_text("first", 40), _form_text("last", 40))
+    except numbers.NumberError as exc:
+        return _numbers_page(str(exc), 422)
+    flash(done(count), "success")
+    return redirect(url_for("console.numbers_inventory"))
+
+
+@bp.post("/console/numbers/allocate")
+@platform_staff
+def numbers_allocate() -> Any:
+    """Allocate a block of the platform's free numbers to a reseller's pool."""
+    return _block_form(numbers.allocate, lambda n: _l("%(n)d numbers allocated.", n=n))
+
+
+@bp.post("/console/numbers/take-back")
+@platform_staff
+def numbers_take_back() -> Any:
+    """Take a reseller's unassigned numbers of a block back into the platform's stock."""
+    return _block_form(numbers.take_back, lambda n: _l("%(n)d numbers taken back.", n=n))
