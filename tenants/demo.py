@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from invoices.models import PriceBookEntry
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
+from tenants import hooks
 from tenants.models import (
     AccountOptionKind,
     Carrier,
@@ -103,18 +103,6 @@ TERMINALS = [
 
 POLICIES = [PasswordPolicy.NONE, PasswordPolicy.WARN, PasswordPolicy.FORCE]
 
-# Monthly retail prices, tax-exclusive yen, per unit (R21: each reseller sets its own).
-PRICE_BOOK = {
-    OptionKind.CONFERENCE_ROOM: 3000,
-    OptionKind.OUTBOUND_SELECTION: 1000,
-    OptionKind.IVR: 5000,
-    OptionKind.CALL_RECORDING: 2000,
-    OptionKind.MONITORING: 500,
-    OptionKind.WHISPERING: 500,
-    OptionKind.INVOICE_MAILING: 200,
-    OptionKind.OEM_SERVER: 30000,
-}
-
 DEMO_OPTIONS = [
     (OptionKind.CALL_RECORDING, 1),
     (OptionKind.MONITORING, 2),
@@ -172,13 +160,9 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
             address_line1="丸の内1-1-1",
         )
     with use_scope(Scope(reseller.id)):
-        p.create_theme(reseller, **spec["theme"])
-        for kind, price in PRICE_BOOK.items():
-            db.session.add(
-                PriceBookEntry(
-                    reseller_id=reseller.id, option_kind=kind.value, monthly_price_yen=price
-                )
-            )
+        p.create_brand(reseller, **spec["theme"])
+        # The price book (``invoices``) and anything else the contexts above add.
+        hooks.run_demo_steps(reseller)
         prefix = spec["prefix"]
         if spec.get("is_platform"):
             p.create_staff(

@@ -61,7 +61,7 @@ def make_tenant(
         reseller = p.create_reseller(slug=slug, name=f"Reseller {slug}", base_domain=base_domain)
     tenant.reseller_id = reseller.id
     with use_scope(Scope(reseller.id)):
-        p.create_theme(
+        p.create_brand(
             reseller,
             product_name=f"{slug.title()} Phone",
             primary_color=primary,
@@ -133,7 +133,7 @@ def build_world() -> World:
             console_host="localhost",
         )
     with use_scope(Scope(platform.id)):
-        p.create_theme(platform, product_name="Direct")
+        p.create_brand(platform, product_name="Direct")
         p.create_staff(
             platform,
             email="operator@platform.test",

@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import Flask, g
 
 from pbx_platform.templating import set_overrides
-from themes import views
+from tenants import hooks
+from themes import services, views
 
 OVERRIDES = Path(__file__).resolve().parent / "overrides"
 # A folder name, never a path: "../" must not reach templates outside the overrides.
@@ -23,6 +24,7 @@ def _override_folder() -> str | None:
 
 def init_app(app: Flask) -> None:
     set_overrides(OVERRIDES, _override_folder)
+    hooks.register_brand_maker(services.create_theme)
     # First of all request hooks, whatever the factory's order: the CSRF check, the rate
     # limits and the login all run, and render their error pages, inside the host's
     # tenant scope and brand.

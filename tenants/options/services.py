@@ -9,9 +9,9 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from invoices.models import PriceBookEntry
 from pbx_platform.db import db
 from pbx_platform.permissions import Action, allowed
+from tenants import hooks
 from tenants.models import (
     Account,
     AccountOption,
@@ -195,10 +195,6 @@ def active_account_option(
 
 
 def prices(reseller_id: int) -> dict[str, int]:
-    """The reseller's price book: option kind → monthly yen per unit (tax-exclusive)."""
-    rows = db.session.execute(
-        select(PriceBookEntry.option_kind, PriceBookEntry.monthly_price_yen).where(
-            PriceBookEntry.reseller_id == reseller_id
-        )
-    ).all()
-    return {kind: price for kind, price in rows}
+    """The reseller's price book: option kind → monthly yen per unit (tax-exclusive).
+    The price book is ``invoices``' (R21), which registers it in ``tenants.hooks``."""
+    return hooks.price_book(reseller_id)
