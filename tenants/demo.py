@@ -213,10 +213,10 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                     policy=policy,
                     phone_numbers=(f"03-5555-{number:04d}", f"050-3333-{number:04d}"),
                 )
-                _load_uniques(circle)
-                if a == 1 and c == 1:
-                    # The option services read the circle through the scope alone.
-                    with circle_scope(reseller.id, account.id, circle.id):
+                # The circle's own rows go in narrowed to it, as a request on it would.
+                with circle_scope(reseller.id, account.id, circle.id):
+                    _load_uniques(circle)
+                    if a == 1 and c == 1:
                         _load_options(circle)
 
 

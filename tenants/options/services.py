@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.permissions import Action, allowed
+from pbx_platform.tenancy import require_circle_scope
 from tenants import hooks
 from tenants.models import (
     Account,
@@ -84,10 +85,9 @@ class Holding:
 
 
 def circle_options(circle: Circle) -> Sequence[CircleOption]:
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(CircleOption)
-        .where(CircleOption.circle_id == circle.id)
-        .order_by(CircleOption.starts_on, CircleOption.id)
+        select(CircleOption).order_by(CircleOption.starts_on, CircleOption.id)
     ).all()
 
 
@@ -146,18 +146,18 @@ def require_contracted(circle: Circle, kind: OptionKind, today: date) -> Holding
 
 def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
     column = getattr(Unique, TICK_COLUMN[kind])
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id, column.is_(True))
-        .order_by(Unique.extension)
+        select(Unique).where(column.is_(True)).order_by(Unique.extension)
     ).all()
 
 
 def room_uniques(circle: Circle) -> Sequence[Unique]:
     """R3: the circle's conference rooms (each one takes one room bought)."""
+    require_circle_scope(circle.id)
     return db.session.scalars(
         select(Unique)
-        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.CONFERENCE_ROOM)
+        .where(Unique.kind == UniqueKind.CONFERENCE_ROOM)
         .order_by(Unique.extension, Unique.id)
     ).all()
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
+from pbx_platform.tenancy import require_circle_scope
 from tenants.models import Account, Circle, RingGroup, Unique
 
 AUDIT_PAGE_SIZE = 50
@@ -22,15 +23,12 @@ def accounts() -> Sequence[Account]:
 
 
 def circle_overview(circle: Circle) -> tuple[Sequence[Unique], Sequence[RingGroup]]:
+    """The circle's uniques and ring groups, read through the scope narrowed to it."""
+    require_circle_scope(circle.id)
     uniques = db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id)
-        .options(selectinload(Unique.pickup_group))
-        .order_by(Unique.extension)
+        select(Unique).options(selectinload(Unique.pickup_group)).order_by(Unique.extension)
     ).all()
-    ring_groups = db.session.scalars(
-        select(RingGroup).where(RingGroup.circle_id == circle.id).order_by(RingGroup.name)
-    ).all()
+    ring_groups = db.session.scalars(select(RingGroup).order_by(RingGroup.name)).all()
     return uniques, ring_groups
 
 
@@ -49,6 +47,8 @@ def audit_page(
     if account_id is not None:
         query = query.where(AuditLog.account_id == account_id)
     if circle_id is not None:
+        # Kept by hand: the audit log is the reseller's (``ResellerOwned``), so the scope
+        # narrowed to a circle does not filter it; this picks one circle's entries.
         query = query.where(AuditLog.circle_id == circle_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // AUDIT_PAGE_SIZE))

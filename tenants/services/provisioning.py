@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.passwords import hash_password, login_key, normalize_login_id
+from pbx_platform.tenancy import require_circle_scope
 from tenants import hooks
 from tenants.models import (
     Account,
@@ -162,12 +163,12 @@ def create_circle(
 
 
 def default_pickup_group(circle: Circle) -> PickupGroup:
-    group = db.session.scalars(
-        select(PickupGroup).where(
-            PickupGroup.circle_id == circle.id, PickupGroup.name == PickupGroup.DEFAULT_NAME
-        )
+    """The circle's ``Default`` group (R16); run narrowed to the circle (a request on
+    it, or ``tenancy.circle_scope`` for the demo, jobs and tests)."""
+    require_circle_scope(circle.id)
+    return db.session.scalars(
+        select(PickupGroup).where(PickupGroup.name == PickupGroup.DEFAULT_NAME)
     ).one()
-    return group
 
 
 def create_unique(
