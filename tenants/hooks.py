@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from tenants.models import Reseller
 
 PriceBook = Callable[[int], Mapping[str, int]]
-BrandMaker = Callable[["Reseller", Mapping[str, Any]], None]
-DemoStep = Callable[["Reseller"], None]
+BrandMaker = Callable[["Reseller", Mapping[str, Any]], object]
+DemoStep = Callable[["Reseller"], object]
 
 _price_books: list[PriceBook] = []
 _brand_makers: list[BrandMaker] = []
