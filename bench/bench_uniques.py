@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, event, make_url, text
 
 from pbx_platform import create_app, passwords
 from pbx_platform.db import db
-from pbx_platform.tenancy import Scope, platform_bypass, use_scope
+from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
 from tenants.models import (
     Carrier,
     Circle,
@@ -102,7 +102,7 @@ def seed(app: Flask, count: int) -> dict[str, Any]:
         with platform_bypass("bench.seed"):
             reseller = p.create_reseller(slug="bench", name="Bench", base_domain="localhost")
         with use_scope(Scope(reseller.id)):
-            p.create_theme(reseller, product_name="Bench Phone")
+            p.create_brand(reseller, product_name="Bench Phone")
             p.create_staff(
                 reseller,
                 email="admin@bench.test",
@@ -113,6 +113,8 @@ def seed(app: Flask, count: int) -> dict[str, Any]:
             account = p.create_account(reseller, company_name="ベンチ株式会社")
             circle = p.create_circle(account, name="本社", login_id="bench", password=PASSWORD)
             circle.extension_length = 5
+            db.session.flush()
+        with circle_scope(reseller.id, account.id, circle.id):
             groups = [p.default_pickup_group(circle)]
             for name in ("Sales", "Support", "Night"):
                 outcome, group = circles.add_pickup_group(circle, name)
@@ -251,8 +253,8 @@ def _time_length_change(app: Flask, circle_id: int) -> float:
         with platform_bypass("bench.lookup"):
             found = db.session.get(Circle, circle_id)
             assert found is not None
-            reseller_id = found.reseller_id
-        with use_scope(Scope(reseller_id)):
+            reseller_id, account_id = found.reseller_id, found.account_id
+        with circle_scope(reseller_id, account_id, circle_id):
             circle = db.session.get(Circle, circle_id)
             assert circle is not None
             started = time.perf_counter()

@@ -198,6 +198,20 @@ def _write(session: Session, rows: list[dict[str, Any] | None]) -> None:
         )
 
 
+def record(obj: Any, action: str, *, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+    """An audit row named ``action`` for a change to a row that is not audited column by
+    column (a ``__audited__ = False`` class, such as a login's session record), written
+    at once in the current transaction, under the current actor and scope."""
+    with audit_action(action):
+        row = _row(
+            obj,
+            "update",
+            {key: _jsonable(value) for key, value in before.items()},
+            {key: _jsonable(value) for key, value in after.items()},
+        )
+    _write(db.session(), [row])
+
+
 @event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context: Any) -> None:
     rows = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import wraps
 from typing import Any, Protocol
 
 from flask import Flask, Response, flash, g, redirect, request, session, url_for
@@ -133,6 +134,22 @@ def end_session() -> None:
     session.clear()
     if locale:
         session["locale"] = locale
+
+
+def principal_required(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A view for one kind of login (``"staff"``, ``"circle"``): anyone else is sent to
+    the host's login page. The contexts register the kinds; the core knows only the name."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if getattr(current_user, "principal_kind", None) != kind:
+                return login_manager.unauthorized()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def set_login_view(resolver: Callable[[], str | None]) -> None:

@@ -52,8 +52,11 @@ class LoginSession(ResellerOwned, Model):
     The row belongs to its login's tenant: the login's reseller (the platform
     reseller for platform staff), its account (account managers, circles) and its
     circle (circle logins), so one tenant's scope never lists another's sessions.
-    Not audited: ``last_seen_at`` moves all the time; the changes that end sessions
-    are audited where they happen (the password, the policy).
+    Not audited column by column: ``last_seen_at`` moves all the time. Ending a session
+    other than by its own browser's logout (from the sessions page, "log out everywhere
+    else", a password change, a new password policy) writes its own audit row
+    (``pbx_platform.sessions``: ``session.end``, ``session.end_others``,
+    ``session.end.password_change``, ``session.end.password_policy``).
     """
 
     __tablename__ = "login_session"

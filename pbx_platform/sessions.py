@@ -25,6 +25,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, select
 
+from pbx_platform import audit
 from pbx_platform.db import db, utcnow
 from pbx_platform.models import LoginSession
 from pbx_platform.tenancy import Scope
@@ -107,10 +108,32 @@ def touch(record: LoginSession, now: datetime | None = None) -> None:
         db.session.flush()
 
 
-def revoke(record: LoginSession, now: datetime | None = None) -> None:
+def revoke(
+    record: LoginSession, now: datetime | None = None, *, audit_as: str | None = None
+) -> None:
+    """End one session. ``audit_as`` names the audit action when the session is ended
+    by someone else's hand or elsewhere (a session ended from the sessions page); a
+    browser's own logout is not an audited change."""
     if record.revoked_at is None:
         record.revoked_at = now or utcnow()
         db.session.flush()
+        if audit_as:
+            _audit_revocation(record, audit_as)
+
+
+def _audit_revocation(record: LoginSession, action: str) -> None:
+    """The audit log keeps who ended which session, and why (``action``): the session
+    records themselves are not audited column by column (``last_seen_at`` moves)."""
+    audit.record(
+        record,
+        action,
+        before={"revoked_at": None},
+        after={
+            "revoked_at": record.revoked_at,
+            "principal": f"{record.principal_kind}:{record.principal_id}",
+            "ip_address": record.ip_address,
+        },
+    )
 
 
 def _of_login(kind: str, principal_id: int) -> Any:
@@ -121,17 +144,18 @@ def _of_login(kind: str, principal_id: int) -> Any:
     )
 
 
-def revoke_all(kind: str, principal_id: int, *, keep: int | None = None) -> int:
+def revoke_all(kind: str, principal_id: int, *, audit_as: str, keep: int | None = None) -> int:
     """Revoke every open session of a login, but the one with id ``keep``; returns
-    how many were revoked."""
+    how many were revoked. Each one is recorded in the audit log as ``audit_as`` ("log
+    out everywhere else", a password change, a new password policy)."""
     now = utcnow()
-    count = 0
-    for record in db.session.scalars(_of_login(kind, principal_id)):
-        if record.id != keep:
-            record.revoked_at = now
-            count += 1
+    ended = [r for r in db.session.scalars(_of_login(kind, principal_id)) if r.id != keep]
+    for record in ended:
+        record.revoked_at = now
     db.session.flush()
-    return count
+    for record in ended:
+        _audit_revocation(record, audit_as)
+    return len(ended)
 
 
 def active_sessions(kind: str, principal_id: int) -> list[LoginSession]:

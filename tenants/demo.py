@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from invoices.models import PriceBookEntry
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
+from tenants import hooks
 from tenants.models import (
     Account,
     AccountOptionKind,
@@ -214,18 +214,6 @@ TERMINALS = [
 
 POLICIES = [PasswordPolicy.NONE, PasswordPolicy.WARN, PasswordPolicy.FORCE]
 
-# Monthly retail prices, tax-exclusive yen, per unit (R21: each reseller sets its own).
-PRICE_BOOK = {
-    OptionKind.CONFERENCE_ROOM: 3000,
-    OptionKind.OUTBOUND_SELECTION: 1000,
-    OptionKind.IVR: 5000,
-    OptionKind.CALL_RECORDING: 2000,
-    OptionKind.MONITORING: 500,
-    OptionKind.WHISPERING: 500,
-    OptionKind.INVOICE_MAILING: 200,
-    OptionKind.OEM_SERVER: 30000,
-}
-
 DEMO_OPTIONS = [
     (OptionKind.CALL_RECORDING, 1),
     (OptionKind.MONITORING, 2),
@@ -307,13 +295,9 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
             bank_account_holder=account_holder(spec["bank_holder"]),
         )
     with use_scope(Scope(reseller.id)):
-        p.create_theme(reseller, **spec["theme"])
-        for kind, price in PRICE_BOOK.items():
-            db.session.add(
-                PriceBookEntry(
-                    reseller_id=reseller.id, option_kind=kind.value, monthly_price_yen=price
-                )
-            )
+        p.create_brand(reseller, **spec["theme"])
+        # The price book (``invoices``) and anything else the contexts above add.
+        hooks.run_demo_steps(reseller)
         prefix = spec["prefix"]
         if spec.get("is_platform"):
             p.create_staff(
@@ -377,10 +361,10 @@ def _load_reseller(spec: dict[str, Any], index: int, base_domain: str, console_h
                 p.add_inventory_number(
                     reseller, f"050-3333-{number:04d}", NumberKind.IP, circle=circle
                 )
-                _load_uniques(circle)
-                if a == 1 and c == 1:
-                    # The option services read the circle through the scope alone.
-                    with circle_scope(reseller.id, account.id, circle.id):
+                # The circle's own rows go in narrowed to it, as a request on it would.
+                with circle_scope(reseller.id, account.id, circle.id):
+                    _load_uniques(circle)
+                    if a == 1 and c == 1:
                         _load_options(circle)
                     # Staff and the account's manager can send this circle a reset link.
                     circle.recovery_email = f"{prefix}-{a}-{c}@{prefix}-customer.example"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.models import LoginSession
-from pbx_platform.tenancy import Scope, platform_bypass, use_scope
+from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
 from tenants.models import (
     Carrier,
     PasswordPolicy,
@@ -43,6 +46,15 @@ class Tenant:
     def scope(self) -> Scope:
         return Scope(self.reseller_id)
 
+    @property
+    def circle_scope(self) -> Scope:
+        """Narrowed to the tenant's circle, as the circle services need (R20)."""
+        return Scope(self.reseller_id, self.account_id, self.circle_id)
+
+    @property
+    def other_circle_scope(self) -> Scope:
+        return Scope(self.reseller_id, self.other_account_id, self.other_circle_id)
+
 
 @dataclass
 class World:
@@ -61,7 +73,7 @@ def make_tenant(
         reseller = p.create_reseller(slug=slug, name=f"Reseller {slug}", base_domain=base_domain)
     tenant.reseller_id = reseller.id
     with use_scope(Scope(reseller.id)):
-        p.create_theme(
+        p.create_brand(
             reseller,
             product_name=f"{slug.title()} Phone",
             primary_color=primary,
@@ -104,22 +116,23 @@ def make_tenant(
         )
         tenant.circle_id, tenant.other_circle_id = circle.id, other_circle.id
         tenant.circle_login, tenant.other_circle_login = circle.login_id, other_circle.login_id
-        phone = p.create_unique(
-            circle, extension="201", display_name="受付", terminal_type=TerminalType.SIP_PHONE
-        )
-        p.create_unique(
-            circle,
-            extension="202",
-            display_name="携帯",
-            terminal_type=TerminalType.MOBILE,
-            carrier=Carrier.AU,
-        )
-        p.create_unique(
-            circle, extension="300", display_name="会議室", kind=UniqueKind.CONFERENCE_ROOM
-        )
-        tenant.unique_id = phone.id
-        group = p.create_ring_group(circle, name="代表", extension="400", members=[phone])
-        tenant.ring_group_id = group.id
+        with use_scope(tenant.circle_scope):
+            phone = p.create_unique(
+                circle, extension="201", display_name="受付", terminal_type=TerminalType.SIP_PHONE
+            )
+            p.create_unique(
+                circle,
+                extension="202",
+                display_name="携帯",
+                terminal_type=TerminalType.MOBILE,
+                carrier=Carrier.AU,
+            )
+            p.create_unique(
+                circle, extension="300", display_name="会議室", kind=UniqueKind.CONFERENCE_ROOM
+            )
+            tenant.unique_id = phone.id
+            group = p.create_ring_group(circle, name="代表", extension="400", members=[phone])
+            tenant.ring_group_id = group.id
     return tenant
 
 
@@ -133,7 +146,7 @@ def build_world() -> World:
             console_host="localhost",
         )
     with use_scope(Scope(platform.id)):
-        p.create_theme(platform, product_name="Direct")
+        p.create_brand(platform, product_name="Direct")
         p.create_staff(
             platform,
             email="operator@platform.test",
@@ -146,6 +159,25 @@ def build_world() -> World:
     b = make_tenant("bravo", primary="#8a1538", accent="#fbe9ee")
     db.session.commit()
     return World(a=a, b=b, platform_reseller_id=platform_id)
+
+
+@contextmanager
+def in_circle(app: Any, tenant: Tenant, circle_id: int | None = None) -> Iterator[Any]:
+    """An application context narrowed to one circle (R20), as a request on it would be;
+    yields the circle (None when the tenant does not reach it). The circle services
+    refuse a wider scope (``tenancy.require_circle_scope``)."""
+    from tenants.models import Circle
+
+    circle_id = circle_id or tenant.circle_id
+    with app.app_context():
+        with use_scope(tenant.scope):
+            account_id = db.session.scalar(select(Circle.account_id).where(Circle.id == circle_id))
+        if account_id is None:
+            with use_scope(tenant.scope):
+                yield None
+            return
+        with circle_scope(tenant.reseller_id, account_id, circle_id):
+            yield db.session.get(Circle, circle_id)
 
 
 def set_policy(tenant: Tenant, policy: PasswordPolicy) -> None:

@@ -44,7 +44,7 @@ from invoices.models import PriceBookEntry
 from pbx_platform.db import db, utcnow
 from pbx_platform.permissions import Action
 from pbx_platform.sessions import open_session
-from pbx_platform.tenancy import Scope, use_scope
+from pbx_platform.tenancy import Scope, circle_scope, use_scope
 from tenants.models import (
     Account,
     AccountOption,
@@ -791,9 +791,11 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
 
 
 def _first_account(reseller_id: int) -> int | None:
-    return db.session.scalars(
-        select(Account.id).where(Account.reseller_id == reseller_id).order_by(Account.id)
-    ).first()
+    # The reseller's first account, seen from the reseller's scope (not a circle's).
+    with use_scope(Scope(reseller_id)):
+        return db.session.scalars(
+            select(Account.id).where(Account.reseller_id == reseller_id).order_by(Account.id)
+        ).first()
 
 
 def build_ids(tenant: Tenant, *, circle_id: int, prefix: int, sibling: bool = False) -> Ids:
@@ -809,7 +811,9 @@ def build_ids(tenant: Tenant, *, circle_id: int, prefix: int, sibling: bool = Fa
                 account, name="sibling", login_id=f"{tenant.slug}-sibling", password=PASSWORD
             )
         owner = db.session.scalars(select(Staff).where(Staff.email == tenant.staff["admin"])).one()
-        ids = _circle_objects(circle, owner, prefix, first=not sibling)
+        # The circle's rows go in narrowed to it, as a request on the circle would.
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            ids = _circle_objects(circle, owner, prefix, first=not sibling)
         db.session.commit()
         return ids
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
-from tenants.models import Circle, Unique, UniqueKind
+from tenants.models import Unique, UniqueKind
 from tenants.options.models import Cart, CartStatus, CircleOption, OptionKind
 from tenants.services import provisioning
 from tests.circle_pages import pin_locale, text
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 from tests.option_helpers import give_option
 
 # 30 Nov 2026 is the last day of the month: 21:59 JST = 12:59 UTC.
@@ -262,8 +262,7 @@ def test_account_manager_acts_only_on_own_accounts_circles(app, world, browser):
 
 
 def add_room(app, tenant, extension, name):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, tenant.circle_id)
+    with in_circle(app, tenant, tenant.circle_id) as circle:
         provisioning.create_unique(
             circle, extension=extension, display_name=name, kind=UniqueKind.CONFERENCE_ROOM
         )

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import use_scope
-from tenants.models import Circle, RingGroup, RingGroupMember, Unique
+from tenants.models import RingGroup, RingGroupMember, Unique
 from tenants.services import circles
 from tenants.services import provisioning as p
 from tests.circle_pages import login, text, tree_client
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 
 TOKEN = re.compile(r'name="token" value="([0-9a-f]+)"')
 
@@ -28,8 +28,7 @@ def tree(request: Any, world: Any, browser: Any) -> tuple[Any, str]:
 
 def state(app: Any, world: Any) -> dict[str, Any]:
     """The circle's length, its uniques (name → (extension, previous)) and ring group."""
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         group = db.session.get(RingGroup, world.a.ring_group_id)
         assert circle is not None and group is not None
         uniques = db.session.scalars(
@@ -51,8 +50,7 @@ def confirm_token(client: Any, prefix: str, length: Any) -> str:
 
 
 def add_uniques(app: Any, world: Any, names_and_extensions: list[tuple[str, str | None]]) -> None:
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None
         for name, extension in names_and_extensions:
             p.create_unique(circle, extension=extension, display_name=name)
@@ -60,8 +58,7 @@ def add_uniques(app: Any, world: Any, names_and_extensions: list[tuple[str, str 
 
 
 def add_many(app: Any, world: Any, count: int) -> None:
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None
         default = p.default_pickup_group(circle)
         db.session.add_all(
@@ -406,8 +403,7 @@ def test_the_unique_list_marks_uniques_without_extension(world, tree, app):
 
 
 def test_a_second_change_before_renumbering_keeps_the_first_old_extensions(world, app):
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None
         circles.change_extension_length(
             circle, 4, circles.plan_length_change(circle, 4).token, renumber=False
@@ -430,11 +426,9 @@ def test_a_second_change_before_renumbering_keeps_the_first_old_extensions(world
 
 
 def test_the_plan_counts_only_this_circles_uniques_and_ring_groups(world, app):
-    with app.app_context(), use_scope(world.a.scope):
-        other = db.session.get(Circle, world.a.other_circle_id)
-        circle = db.session.get(Circle, world.a.circle_id)
-        assert other is not None and circle is not None
-        stranger = p.create_unique(other, extension="201", display_name="他社")
+    with in_circle(app, world.a, world.a.other_circle_id) as other:
+        assert other is not None
+        stranger_id = p.create_unique(other, extension="201", display_name="他社").id
         group = RingGroup(
             reseller_id=other.reseller_id,
             account_id=other.account_id,
@@ -443,18 +437,22 @@ def test_the_plan_counts_only_this_circles_uniques_and_ring_groups(world, app):
             extension="401",
         )
         db.session.add(group)
-        db.session.flush()
+        db.session.commit()
+        group_id = group.id
+    with in_circle(app, world.a) as circle:
+        assert circle is not None
         plan = circles.plan_length_change(circle, 4)
         assert plan.losing == 3
         assert [g.name for g in plan.ring_groups] == ["代表"]
         circles.change_extension_length(circle, 4, plan.token, renumber=True)
-        db.session.expire_all()
-        assert stranger.extension == "201"
-        assert group.extension == "401"
+        db.session.commit()
         members = db.session.scalars(
             select(RingGroupMember).where(RingGroupMember.circle_id == circle.id)
         ).all()
         assert members == []
+    with in_circle(app, world.a, world.a.other_circle_id):
+        assert db.session.get(Unique, stranger_id).extension == "201"
+        assert db.session.get(RingGroup, group_id).extension == "401"
 
 
 # --- isolation and roles ----------------------------------------------------------------

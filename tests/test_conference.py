@@ -19,7 +19,7 @@ from tenants.options import conference
 from tenants.options.models import ConferenceMember, ConferenceRoom, OptionKind
 from tenants.services import provisioning as p
 from tests import option_helpers
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 1 Dec 2026 12:00 JST
@@ -64,8 +64,7 @@ def phone_ids(app, tenant, circle_id=None):
 
 
 def add_phones(app, tenant, *extensions, circle_id=None):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
         ids = [p.create_unique(circle, extension=e, display_name=f"内線{e}").id for e in extensions]
         db.session.commit()
         return ids
@@ -82,14 +81,14 @@ def sibling_circle(app, tenant):
             password=PASSWORD,
             phone_numbers=("06-6123-4567",),
         )
-        phone = p.create_unique(circle, extension="210", display_name="sibling phone")
+        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
+            phone = p.create_unique(circle, extension="210", display_name="sibling phone")
         db.session.commit()
         return circle.id, circle.phone_numbers[0].id, phone.id
 
 
 def make_room(app, tenant, circle_id, extension="350", name="other room"):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id)
+    with in_circle(app, tenant, circle_id) as circle:
         unique = p.create_unique(
             circle, extension=extension, display_name=name, kind=UniqueKind.CONFERENCE_ROOM
         )

@@ -30,7 +30,7 @@ from tenants.options import audio
 from tenants.options import ivr as rules
 from tenants.options.models import CircleOption, Ivr, OptionKind
 from tenants.services import provisioning as p
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)  # Tue 10 Nov 2026, 12:00 JST
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 12:00 JST
@@ -57,8 +57,7 @@ def english(client: Any) -> Any:
 
 
 def give_ivr_option(app, tenant, *, circle_id=None, ends_on=None):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
         db.session.add(
             CircleOption(
                 reseller_id=circle.reseller_id,
@@ -74,11 +73,9 @@ def give_ivr_option(app, tenant, *, circle_id=None, ends_on=None):
 
 def make_ivr(app, tenant, extension="500", name="Main", *, circle_id=None) -> tuple[int, int]:
     """(Ivr.id, its unique's id)."""
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
-        with circle_scope(circle.reseller_id, circle.account_id, circle.id):
-            ivr = rules.create_ivr(circle, extension, name)
-            db.session.commit()
+    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
+        ivr = rules.create_ivr(circle, extension, name)
+        db.session.commit()
         return ivr.id, ivr.unique_id
 
 
@@ -131,8 +128,7 @@ def unique_id(app, tenant, extension, circle_id=None) -> int:
 
 
 def add_phone(app, tenant, extension, circle_id=None) -> int:
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
         phone = p.create_unique(circle, extension=extension, display_name=f"内線{extension}")
         db.session.commit()
         return phone.id

@@ -6,7 +6,7 @@ import pytest
 
 from tenants.options.models import OptionKind
 from tests.circle_pages import pin_locale, text
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 from tests.option_helpers import give_option, uniques_of
 
 
@@ -52,13 +52,11 @@ def test_whispering_refused_for_au_naming_the_unique(app, world, client):
 
 def test_whispering_refused_for_phs(app, world, client):
     from pbx_platform.db import db
-    from pbx_platform.tenancy import use_scope
-    from tenants.models import Circle, TerminalType
+    from tenants.models import TerminalType
     from tenants.services import provisioning
 
     give_option(app, world.a, OptionKind.WHISPERING, quantity=5)
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         phs = provisioning.create_unique(
             circle, extension="250", display_name="倉庫PHS", terminal_type=TerminalType.PHS
         ).id

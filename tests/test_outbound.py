@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import use_scope
-from tenants.models import Account, Circle, CirclePhoneNumber, TerminalType, Unique, UniqueKind
+from tenants.models import Account, CirclePhoneNumber, TerminalType, Unique, UniqueKind
 from tenants.options.models import OptionKind, OutboundSelector
 from tenants.services import provisioning as p
 from tests import option_helpers
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 
 MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 1 Dec 2026 12:00 JST
@@ -39,8 +39,7 @@ def give_option(app, tenant, circle_id=None, ends_on=None):
 
 
 def add_number(app, tenant, e164, circle_id=None):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
         number = CirclePhoneNumber(
             reseller_id=circle.reseller_id,
             account_id=circle.account_id,
@@ -77,8 +76,7 @@ def sibling_circle(app, tenant):
 
 
 def make_selector(app, tenant, circle_id, extension="350"):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id)
+    with in_circle(app, tenant, circle_id) as circle:
         if not circle.phone_numbers:
             circle.phone_numbers.append(
                 CirclePhoneNumber(

@@ -16,6 +16,7 @@ from tenants.models import Circle, PickupGroup, Unique
 from tenants.services import circles
 from tenants.services import provisioning as p
 from tests.circle_pages import login, text, tree_client
+from tests.factories import in_circle
 
 
 @pytest.fixture(params=["portal", "staff"])
@@ -34,8 +35,7 @@ def groups(app: Any, world: Any, circle_id: int | None = None) -> dict[str, int]
 
 
 def add_group(app: Any, world: Any, name: str, circle_id: int | None = None) -> int:
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, circle_id or world.a.circle_id)
+    with in_circle(app, world.a, circle_id or world.a.circle_id) as circle:
         assert circle is not None
         outcome, group = circles.add_pickup_group(circle, name)
         assert outcome.ok and group is not None
@@ -228,8 +228,7 @@ def test_default_cannot_be_deleted(world, tree, app):
 
 
 def test_the_service_refuses_to_delete_default(world, app):
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None
         with pytest.raises(circles.CircleSettingsError):
             circles.delete_pickup_group(circle, p.default_pickup_group(circle))
@@ -253,8 +252,7 @@ def test_assign_a_unique_from_its_page_and_see_it_in_the_list(world, tree, app):
 
 
 def test_a_new_unique_starts_in_default(world, app):
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None
         add = circles.add_pickup_group(circle, "Sales")
         assert add[0].ok
@@ -328,7 +326,7 @@ def test_support_staff_read_but_cannot_change(world, browser, app):
 def test_a_name_taken_meanwhile_is_a_message_not_an_error(world, app, monkeypatch):
     """Two users adding the same name at once: the database's unique index decides."""
     monkeypatch.setattr(circles, "pickup_name_problem", lambda *args, **kwargs: None)
-    with app.app_context(), use_scope(world.a.scope), force_locale("en"):
+    with app.app_context(), use_scope(world.a.circle_scope), force_locale("en"):
         circle = db.session.get(Circle, world.a.circle_id)
         assert circle is not None
         outcome, group = circles.add_pickup_group(circle, "DEFAULT")

@@ -17,7 +17,7 @@ from tenants.models import Circle
 from tenants.options import recording, services
 from tenants.options.models import OptionKind, Recording, RecordingLimit
 from tests.circle_pages import pin_locale, text
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 from tests.option_helpers import give_option, uniques_of
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
@@ -31,8 +31,7 @@ def clock():
 
 
 def add_recording(app, tenant, started_at, size=1000, circle_id=None):
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, circle_id or tenant.circle_id)
+    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
         found = recording.store(circle, started_at=started_at, wav=b"RIFF" + b"\0" * (size - 4))
         db.session.commit()
         return found.id
@@ -142,8 +141,7 @@ def test_growth_past_the_limit_is_blocked_until_staff_raise_it(app, world, clock
     base = f"/staff/circles/{world.a.circle_id}"
     assert staff.post(f"{base}/recording/limit", {"limit_gb": "1"}).status_code == 302
     # Storage as metered: a row that accounts for almost 1 GB without holding it here.
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         db.session.add(
             Recording(
                 reseller_id=circle.reseller_id,
@@ -212,7 +210,7 @@ def test_a_storage_limit_after_recording_has_ended_is_refused(app, world, browse
 
 
 def test_the_limit_service_refuses_a_circle_without_recording(app, world):
-    with app.test_request_context(), force_locale("en"), use_scope(world.a.scope):
+    with app.test_request_context(), force_locale("en"), use_scope(world.a.circle_scope):
         circle = db.session.get(Circle, world.a.circle_id)
         with pytest.raises(services.OptionNotContracted) as refused:
             recording.set_limit(circle, 200, date(2026, 11, 20))

@@ -700,3 +700,81 @@ def test_pages_of_nobody_logged_in_keep_their_own_caching(world, browser):
     client = browser(world.a.host)
     assert "Cache-Control" not in client.get("/login").headers
     assert client.get("/theme.css").headers["Cache-Control"] == "public, max-age=300"
+
+
+# --- ending sessions is in the audit log ---------------------------------------------------
+
+
+def session_audit(app, tenant) -> list[tuple[str, int | None, str, int | None, Any]]:
+    """(action, session id, actor kind, actor id, after) of the session audit rows."""
+    from pbx_platform.models import AuditLog
+
+    with app.app_context(), use_scope(tenant.scope):
+        rows = db.session.scalars(
+            select(AuditLog).where(AuditLog.object_type == "login_session").order_by(AuditLog.id)
+        ).all()
+        return [(r.action, r.object_id, r.actor_kind, r.actor_id, r.after) for r in rows]
+
+
+def test_ending_another_session_from_the_list_is_audited(world, browser, app):
+    phone = circle_login(browser, world.a)
+    laptop = circle_login(browser, world.a)
+    phone_session, _ = open_sessions(app, world.a)
+    assert session_audit(app, world.a) == []
+    assert end(laptop, f"/portal/sessions/{phone_session}/end").status_code == 302
+    assert is_logged_out(phone.get("/portal/"))
+    [(action, object_id, actor_kind, actor_id, after)] = session_audit(app, world.a)
+    assert (action, object_id) == ("session.end", phone_session)
+    assert (actor_kind, actor_id) == ("circle", world.a.circle_id)
+    assert after["principal"] == f"circle:{world.a.circle_id}"
+    assert after["revoked_at"]
+
+
+def test_log_out_everywhere_else_audits_each_session_it_ends(world, browser, app):
+    for _ in range(2):
+        circle_login(browser, world.a)
+    client = circle_login(browser, world.a)
+    *others, _mine = open_sessions(app, world.a)
+    end(client, "/portal/sessions/end-others")
+    rows = session_audit(app, world.a)
+    assert [(action, object_id) for action, object_id, *_ in rows] == [
+        ("session.end_others", session_id) for session_id in others
+    ]
+
+
+def test_a_password_change_audits_the_sessions_it_ends(world, browser, app):
+    circle_login(browser, world.a)
+    phone = circle_login(browser, world.a)
+    laptop_session, _phone_session = open_sessions(app, world.a)
+    changed = phone.post(
+        "/portal/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_repeat": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 302
+    rows = session_audit(app, world.a)
+    assert [(action, object_id) for action, object_id, *_ in rows] == [
+        ("session.end.password_change", laptop_session)
+    ]
+
+
+def test_a_new_password_policy_audits_the_sessions_it_ends_under_the_staff(world, browser, app):
+    circle_login(browser, world.a)
+    (customer_session,) = open_sessions(app, world.a)
+    staff = staff_login(browser, world.a)
+    path = f"/staff/circles/{world.a.circle_id}/password-policy"
+    detail = f"/staff/circles/{world.a.circle_id}"
+    saved = staff.post(path, with_version(staff, detail, {"policy": "warn"}), token_from=detail)
+    assert saved.status_code == 302
+    [(action, object_id, actor_kind, actor_id, _)] = session_audit(app, world.a)
+    assert (action, object_id) == ("session.end.password_policy", customer_session)
+    assert (actor_kind, actor_id) == ("reseller", staff_id(app, world.a))
+
+
+def test_a_browsers_own_logout_is_no_audit_row(world, browser, app):
+    client = circle_login(browser, world.a)
+    assert is_logged_out(client.post("/logout", token_from="/portal/"))
+    assert session_audit(app, world.a) == []

@@ -16,7 +16,7 @@ from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle, PickupGroup, RingGroup, Unique
 from tenants.services import provisioning as p
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, in_circle
 
 
 def text(response: Any) -> str:
@@ -66,8 +66,7 @@ def add_uniques(
     name: str = "内線",
     circle_id: int | None = None,
 ) -> list[int]:
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, circle_id or world.a.circle_id)
+    with in_circle(app, world.a, circle_id or world.a.circle_id) as circle:
         assert circle is not None
         default = p.default_pickup_group(circle)
         taken = set(
@@ -95,8 +94,7 @@ def add_uniques(
 
 
 def add_group(app: Any, world: Any, name: str, circle_id: int | None = None) -> int:
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, circle_id or world.a.circle_id)
+    with in_circle(app, world.a, circle_id or world.a.circle_id) as circle:
         assert circle is not None
         group = PickupGroup(
             reseller_id=circle.reseller_id,
@@ -111,8 +109,7 @@ def add_group(app: Any, world: Any, name: str, circle_id: int | None = None) -> 
 
 def other_circle_unique(app: Any, world: Any) -> int:
     """A unique of circle A's sibling circle (same reseller, other account)."""
-    with app.app_context(), use_scope(world.a.scope):
-        other = db.session.get(Circle, world.a.other_circle_id)
+    with in_circle(app, world.a, world.a.other_circle_id) as other:
         assert other is not None
         unique = p.create_unique(other, extension="201", display_name="他社")
         db.session.commit()
@@ -493,8 +490,7 @@ def test_the_pages_are_in_japanese_by_default(world, browser):
 def test_ring_group_extension_counts_as_taken_in_the_service(world, app):
     from tenants.services import circles
 
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None
         assert circles.extension_problem(circle, "400") is not None
         group = db.session.get(RingGroup, world.a.ring_group_id)
@@ -512,7 +508,7 @@ def test_an_extension_taken_meanwhile_is_a_message_not_an_error(world, app, monk
     from tenants.services import circles
 
     monkeypatch.setattr(validation, "extension_problem", lambda *args, **kwargs: None)
-    with app.app_context(), use_scope(world.a.scope), force_locale("en"):
+    with app.app_context(), use_scope(world.a.circle_scope), force_locale("en"):
         circle = db.session.get(Circle, world.a.circle_id)
         unique = db.session.get(Unique, world.a.unique_id)
         assert circle is not None and unique is not None

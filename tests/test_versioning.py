@@ -21,14 +21,14 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.models import AuditLog
-from pbx_platform.tenancy import circle_scope, use_scope
+from pbx_platform.tenancy import circle_scope
 from pbx_platform.versioning import StaleEdit, claim_edit, form_version
 from tenants import forms_ivr
 from tenants.models import Circle, PickupGroup, Unique, UniqueKind
 from tenants.options import ivr as ivr_rules
 from tenants.options.models import Ivr, OptionKind, OutboundSelector
 from tenants.services import provisioning
-from tests.factories import PASSWORD, Tenant, World
+from tests.factories import PASSWORD, Tenant, World, in_circle
 from tests.form_versions import page_version
 from tests.option_helpers import give_option
 
@@ -43,8 +43,7 @@ def text(response: Any) -> str:
 
 
 def in_scope(app: Flask, tenant: Tenant, read: Callable[[Circle], Any]) -> Any:
-    with app.app_context(), use_scope(tenant.scope):
-        circle = db.session.get(Circle, tenant.circle_id)
+    with in_circle(app, tenant, tenant.circle_id) as circle:
         assert circle is not None
         result = read(circle)
         db.session.commit()
@@ -333,8 +332,7 @@ def test_form_version_reads_what_a_person_or_a_browser_sends(raw: Any, version: 
 
 
 def test_claim_bumps_the_version_once_and_refuses_the_old_one(app: Flask, world: World) -> None:
-    with app.app_context(), use_scope(world.a.scope):
-        circle = db.session.get(Circle, world.a.circle_id)
+    with in_circle(app, world.a, world.a.circle_id) as circle:
         assert circle is not None and circle.edit_version == 0
         claim_edit(circle, 0)
         assert circle.edit_version == 1

@@ -9,6 +9,7 @@ from flask import Flask, g
 
 from pbx_platform.mail import register_brand_resolver
 from pbx_platform.templating import set_overrides
+from tenants import hooks
 from themes import services, views
 
 OVERRIDES = Path(__file__).resolve().parent / "overrides"
@@ -25,6 +26,7 @@ def _override_folder() -> str | None:
 def init_app(app: Flask) -> None:
     set_overrides(OVERRIDES, _override_folder)
     register_brand_resolver(services.mail_brand)
+    hooks.register_brand_maker(services.create_theme)
     # First of all request hooks, whatever the factory's order: the CSRF check, the rate
     # limits and the login all run, and render their error pages, inside the host's
     # tenant scope and brand.

@@ -10,6 +10,7 @@ import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -291,6 +292,15 @@ def editable_theme(reseller_id: int, default_product_name: str) -> Theme:
         footer_text="",
         logo_version=0,
     )
+
+
+def create_theme(reseller: Reseller, values: Mapping[str, Any]) -> Theme:
+    """A new reseller's brand (registered in ``tenants.hooks``, so that provisioning a
+    reseller gives it one without ``tenants`` knowing the theme)."""
+    theme = Theme(reseller_id=reseller.id, **values)
+    db.session.add(theme)
+    db.session.flush()
+    return theme
 
 
 def theme_values(theme: Theme) -> dict[str, str]:

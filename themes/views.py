@@ -22,13 +22,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from pbx_platform.auth import principal_required
 from pbx_platform.db import db
 from pbx_platform.extensions import login_manager
 from pbx_platform.net import request_host
 from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import enter_request_scope
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
-from tenants.views.common import portal_only, staff_required
 from themes import services
 from themes.forms import ThemeForm
 from themes.models import Theme
@@ -105,7 +105,9 @@ def _on_portal(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        portal_only(is_console=False)
+        portal = g.get("portal")
+        if portal is None or portal.is_console:
+            abort(404)
         return view(*args, **kwargs)
 
     return wrapper
@@ -120,7 +122,7 @@ def _uploaded_logo(upload: Any, max_bytes: int) -> bytes | None:
 
 @bp.route("/staff/theme", methods=["GET", "POST"])
 @_on_portal
-@staff_required
+@principal_required("staff")
 def edit_theme() -> Any:
     """R19: the reseller's admins edit their own brand (the host says whose; R22)."""
     require(Action.THEME_EDIT)

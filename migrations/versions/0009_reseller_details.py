@@ -13,7 +13,7 @@ is lost. Should two circles list the same number (nothing prevented it before), 
 first one's row gets the inventory number and the other keeps its row unlinked.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 """
 
 import sqlalchemy as sa

@@ -12,7 +12,7 @@ The name and reading are searched by substring: on PostgreSQL trigram GIN indexe
 ``ILIKE '%…%'``; elsewhere they are plain indexes.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 """
 
 import sqlalchemy as sa

@@ -62,6 +62,9 @@ def _find_open_cart(principal: Circle | Staff, target: Target, *, lock: bool) ->
         Cart.account_id == target.account.id,
         Cart.status == CartStatus.OPEN,
     )
+    # Kept by hand: a cart is the account's row (``AccountOwned``), and its circle column
+    # names the cart's target (one of the account's circles, or the account itself), not
+    # a tenant level the scope narrows.
     query = query.where(
         Cart.circle_id == target.circle.id if target.circle else Cart.circle_id.is_(None)
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Carrier, Circle, TerminalType, Unique, UniqueKind
 from tenants.options import services
@@ -28,10 +29,9 @@ class LicenceError(ValueError):
 
 def terminals(circle: Circle) -> Sequence[Unique]:
     """The circle's phones: the only uniques that monitor or whisper."""
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
-        .order_by(Unique.extension, Unique.id)
+        select(Unique).where(Unique.kind == UniqueKind.PHONE).order_by(Unique.extension, Unique.id)
     ).all()
 
 

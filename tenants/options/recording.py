@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import services
@@ -62,17 +63,13 @@ class Usage:
 
 
 def _limit_row(circle: Circle) -> RecordingLimit | None:
-    return db.session.scalars(
-        select(RecordingLimit).where(RecordingLimit.circle_id == circle.id)
-    ).first()
+    require_circle_scope(circle.id)
+    return db.session.scalars(select(RecordingLimit)).first()
 
 
 def usage(circle: Circle) -> Usage:
-    used = db.session.scalar(
-        select(func.coalesce(func.sum(Recording.size_bytes), 0)).where(
-            Recording.circle_id == circle.id
-        )
-    )
+    require_circle_scope(circle.id)
+    used = db.session.scalar(select(func.coalesce(func.sum(Recording.size_bytes), 0)))
     row = _limit_row(circle)
     return Usage(used_bytes=int(used or 0), limit_gb=row.limit_gb if row else DEFAULT_LIMIT_GB)
 
@@ -90,10 +87,9 @@ def require_downloads(circle: Circle, today: date) -> None:
 
 def phone_uniques(circle: Circle) -> Sequence[Unique]:
     """The terminals whose calls are recorded (rooms and IVRs record through them)."""
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
-        .order_by(Unique.extension, Unique.id)
+        select(Unique).where(Unique.kind == UniqueKind.PHONE).order_by(Unique.extension, Unique.id)
     ).all()
 
 
@@ -199,10 +195,10 @@ def recordings_between(circle: Circle, first: date, last: date) -> Sequence[Reco
         raise RecordingError(str(_l("Choose at most %(n)d days at a time.", n=MAX_ARCHIVE_DAYS)))
     start = datetime.combine(first, time.min, tzinfo=TOKYO)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=TOKYO)
+    require_circle_scope(circle.id)
     return db.session.scalars(
         select(Recording)
         .where(
-            Recording.circle_id == circle.id,
             Recording.started_at >= start,
             Recording.started_at < end,
         )

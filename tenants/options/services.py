@@ -9,9 +9,10 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from invoices.models import PriceBookEntry
 from pbx_platform.db import db
 from pbx_platform.permissions import Action, allowed
+from pbx_platform.tenancy import require_circle_scope
+from tenants import hooks
 from tenants.models import (
     Account,
     AccountOption,
@@ -84,10 +85,9 @@ class Holding:
 
 
 def circle_options(circle: Circle) -> Sequence[CircleOption]:
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(CircleOption)
-        .where(CircleOption.circle_id == circle.id)
-        .order_by(CircleOption.starts_on, CircleOption.id)
+        select(CircleOption).order_by(CircleOption.starts_on, CircleOption.id)
     ).all()
 
 
@@ -146,18 +146,18 @@ def require_contracted(circle: Circle, kind: OptionKind, today: date) -> Holding
 
 def ticked_uniques(circle: Circle, kind: OptionKind) -> Sequence[Unique]:
     column = getattr(Unique, TICK_COLUMN[kind])
+    require_circle_scope(circle.id)
     return db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id, column.is_(True))
-        .order_by(Unique.extension)
+        select(Unique).where(column.is_(True)).order_by(Unique.extension)
     ).all()
 
 
 def room_uniques(circle: Circle) -> Sequence[Unique]:
     """R3: the circle's conference rooms (each one takes one room bought)."""
+    require_circle_scope(circle.id)
     return db.session.scalars(
         select(Unique)
-        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.CONFERENCE_ROOM)
+        .where(Unique.kind == UniqueKind.CONFERENCE_ROOM)
         .order_by(Unique.extension, Unique.id)
     ).all()
 
@@ -195,10 +195,6 @@ def active_account_option(
 
 
 def prices(reseller_id: int) -> dict[str, int]:
-    """The reseller's price book: option kind → monthly yen per unit (tax-exclusive)."""
-    rows = db.session.execute(
-        select(PriceBookEntry.option_kind, PriceBookEntry.monthly_price_yen).where(
-            PriceBookEntry.reseller_id == reseller_id
-        )
-    ).all()
-    return {kind: price for kind, price in rows}
+    """The reseller's price book: option kind → monthly yen per unit (tax-exclusive).
+    The price book is ``invoices``' (R21), which registers it in ``tenants.hooks``."""
+    return hooks.price_book(reseller_id)

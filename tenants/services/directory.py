@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from pbx_platform.db import db
 from pbx_platform.paging import Page, Paging, paginate
+from pbx_platform.tenancy import require_circle_scope
 from tenants.models import Account, Circle, RingGroup, Unique
 
 
@@ -28,13 +29,10 @@ def accounts_page(paging: Paging) -> Page[Account]:
 
 
 def circle_overview(circle: Circle) -> tuple[Sequence[Unique], Sequence[RingGroup]]:
+    """The circle's uniques and ring groups, read through the scope narrowed to it."""
+    require_circle_scope(circle.id)
     uniques = db.session.scalars(
-        select(Unique)
-        .where(Unique.circle_id == circle.id)
-        .options(selectinload(Unique.pickup_group))
-        .order_by(Unique.extension)
+        select(Unique).options(selectinload(Unique.pickup_group)).order_by(Unique.extension)
     ).all()
-    ring_groups = db.session.scalars(
-        select(RingGroup).where(RingGroup.circle_id == circle.id).order_by(RingGroup.name)
-    ).all()
+    ring_groups = db.session.scalars(select(RingGroup).order_by(RingGroup.name)).all()
     return uniques, ring_groups

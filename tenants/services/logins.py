@@ -104,10 +104,13 @@ def authenticate_staff(email: str, password: str, *, console: bool) -> Staff | N
     return staff
 
 
-def end_sessions(principal: Circle | Staff, *, keep: int | None = None) -> int:
+def end_sessions(
+    principal: Circle | Staff, *, why: str = "session.end_others", keep: int | None = None
+) -> int:
     """Every open session of this login ends (in every browser), but the session
-    ``keep`` (the one asking, when it asks to stay); returns how many ended."""
-    return sessions.revoke_all(principal.principal_kind, principal.id, keep=keep)
+    ``keep`` (the one asking, when it asks to stay); returns how many ended. Each one
+    ended is in the audit log, as ``why``."""
+    return sessions.revoke_all(principal.principal_kind, principal.id, audit_as=why, keep=keep)
 
 
 def change_password(
@@ -139,7 +142,7 @@ def change_password(
         principal.password_changed_at = utcnow()
         if isinstance(principal, Circle):
             principal.password_policy = PasswordPolicy.NONE
-        end_sessions(principal, keep=keep_session)
+        end_sessions(principal, why="session.end.password_change", keep=keep_session)
     return outcome
 
 
@@ -161,7 +164,7 @@ def set_password_policy(
         if version is not None:
             claim_edit(circle, version)
         circle.password_policy = policy
-        end_sessions(circle)
+        end_sessions(circle, why="session.end.password_policy")
 
 
 def change_login_id(circle: Circle, raw: str) -> Outcome:

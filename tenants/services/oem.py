@@ -117,7 +117,7 @@ def grant(
         db.session.flush()
     password = _one_time_password()
     with use_scope(Scope(reseller.id)), audit_action("oem_server.grant"):
-        provisioning.create_theme(reseller, product_name=name)
+        provisioning.create_brand(reseller, product_name=name)
         provisioning.create_staff(
             reseller,
             email=admin_email,

@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from pbx_platform.db import db
 from pbx_platform.passwords import hash_password, login_key, normalize_login_id
+from pbx_platform.tenancy import require_circle_scope
+from tenants import hooks
 from tenants.models import (
     Account,
     AccountOption,
@@ -37,7 +39,6 @@ from tenants.models import (
     UniqueKind,
 )
 from tenants.options.models import CircleOption, OptionKind
-from themes.models import Theme
 
 # R13: the extension range for each length.
 EXTENSION_RANGES = {2: (20, 89), 3: (200, 899), 4: (2000, 8999), 5: (20000, 89999)}
@@ -64,11 +65,9 @@ def create_reseller(
     return reseller
 
 
-def create_theme(reseller: Reseller, **values: object) -> Theme:
-    theme = Theme(reseller_id=reseller.id, **values)
-    db.session.add(theme)
-    db.session.flush()
-    return theme
+def create_brand(reseller: Reseller, **values: object) -> None:
+    """The new reseller's brand (R19), made by the context that owns it (``themes``)."""
+    hooks.make_brand(reseller, **values)
 
 
 def create_staff(
@@ -191,12 +190,12 @@ def add_inventory_number(
 
 
 def default_pickup_group(circle: Circle) -> PickupGroup:
-    group = db.session.scalars(
-        select(PickupGroup).where(
-            PickupGroup.circle_id == circle.id, PickupGroup.name == PickupGroup.DEFAULT_NAME
-        )
+    """The circle's ``Default`` group (R16); run narrowed to the circle (a request on
+    it, or ``tenancy.circle_scope`` for the demo, jobs and tests)."""
+    require_circle_scope(circle.id)
+    return db.session.scalars(
+        select(PickupGroup).where(PickupGroup.name == PickupGroup.DEFAULT_NAME)
     ).one()
-    return group
 
 
 def create_unique(

@@ -210,7 +210,7 @@ def create_reseller(new: NewReseller, *, base_domain: str) -> tuple[Reseller, St
         _apply_details(reseller, new.registration_number, new.address, new.bank)
         db.session.flush()
     with use_scope(Scope(reseller.id)), audit_action("reseller.create"):
-        provisioning.create_theme(reseller, product_name=new.name)
+        provisioning.create_brand(reseller, product_name=new.name)
         admin = invite_first_admin(reseller, name=new.admin_name, email=new.admin_email)
     return reseller, admin
 

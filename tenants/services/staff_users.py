@@ -358,7 +358,7 @@ def deactivate(staff: Staff) -> None:
         return
     with audit_action("staff.deactivate"):
         staff.active = False
-        sessions.revoke_all("staff", staff.id)
+        sessions.revoke_all("staff", staff.id, audit_as="session.end.deactivation")
         tokens.retire_all("staff", staff.id)
         db.session.flush()
 
@@ -387,7 +387,7 @@ def change_role(staff: Staff, role: StaffRole, *, version: int | None = None) ->
         if version is not None:
             claim_edit(staff, version)
         staff.role = role
-        sessions.revoke_all("staff", staff.id)
+        sessions.revoke_all("staff", staff.id, audit_as="session.end.role_change")
         db.session.flush()
 
 
@@ -459,7 +459,7 @@ def set_password_with_link(
         if isinstance(principal, Circle):
             principal.password_policy = PasswordPolicy.NONE
         tokens.consume(checked.record)
-        sessions.revoke_all(kind, principal.id)
+        sessions.revoke_all(kind, principal.id, audit_as="session.end.password_change")
         db.session.flush()
     return outcome
 

@@ -26,10 +26,9 @@ from flask import Blueprint, Flask, current_app, g, render_template, request
 from flask_login import current_user
 
 from pbx_platform.permissions import Action, allowed, require
-from pbx_platform.tenancy import narrow_request_scope
 from tenants.models import Circle, Staff
 from tenants.options.services import OptionNotContracted
-from tenants.views.common import get_or_404, portal_only
+from tenants.views.common import circle_or_404, portal_only
 
 bp = Blueprint("circle", __name__)
 
@@ -82,10 +81,9 @@ def _load_circle() -> Any:
         # On a portal the staff loader knows only the reseller's staff and managers.
         if not isinstance(user, Staff):
             return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
-        g.circle = get_or_404(Circle, g.circle_id)
         # Staff acting on one circle are scoped to it, by the same mechanism as the
         # circle's own login: every query of the request sees this circle only.
-        narrow_request_scope(account_id=g.circle.account_id, circle_id=g.circle.id)
+        g.circle = circle_or_404(g.circle_id)
     # The pages show their forms only to those who may change the circle.
     g.circle_readonly = not allowed(user, Action.CIRCLE_SETTINGS_EDIT)
     require(_action_of(request.endpoint, request.method), user)

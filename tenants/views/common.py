@@ -10,6 +10,7 @@ from flask import abort, current_app, g
 from flask_login import current_user
 
 from pbx_platform.db import db
+from pbx_platform.tenancy import narrow_request_scope
 from tenants.models import Circle, Staff
 
 T = TypeVar("T")
@@ -21,6 +22,15 @@ def get_or_404(model: type[T], id_: int) -> T:
     if obj is None:
         abort(404)
     return obj
+
+
+def circle_or_404(circle_id: int) -> Circle:
+    """The circle a staff page acts on, loaded through the scope (another tenant's is
+    404), and the request narrowed to it: every later query of the request sees this
+    circle only, by the same mechanism as the circle's own login."""
+    circle = get_or_404(Circle, circle_id)
+    narrow_request_scope(account_id=circle.account_id, circle_id=circle.id)
+    return circle
 
 
 def portal_only(is_console: bool) -> None:

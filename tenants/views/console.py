@@ -22,7 +22,7 @@ from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import platform_bypass
 from pbx_platform.versioning import STALE_EDIT, StaleEdit, form_version
 from tenants.models import Reseller
-from tenants.services import directory, numbers, oem
+from tenants.services import numbers, oem
 from tenants.services import reseller_details as details
 from tenants.services import resellers as reseller_service
 from tenants.views import audit_pages

@@ -49,7 +49,7 @@ def end_one(blueprint: str, session_id: int, *, login_endpoint: str) -> Any:
         end_session()
         flash(_l("You have logged out."), "info")
         return redirect(url_for(login_endpoint))
-    sessions.revoke(record)
+    sessions.revoke(record, audit_as="session.end")
     flash(_l("The session has been ended."), "success")
     return redirect(url_for(f"{blueprint}.sessions"))
 

@@ -15,12 +15,12 @@ from pbx_platform.permissions import Action, allowed, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
 from tenants.forms_staff import ManagerInviteForm
-from tenants.models import Account, Circle, PasswordPolicy
+from tenants.models import Account, PasswordPolicy
 from tenants.services import dashboard as dashboard_service
 from tenants.services import directory, logins, staff_users
 from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
-from tenants.views.common import get_or_404, portal_only, staff_required
+from tenants.views.common import circle_or_404, get_or_404, portal_only, staff_required
 
 bp = Blueprint("staff_portal", __name__, url_prefix="/staff")
 # On a portal the staff loader knows only the reseller's staff and account managers.
@@ -65,7 +65,7 @@ def account_detail(account_id: int) -> Any:
 @bp.get("/circles/<int:circle_id>")
 @portal_staff
 def circle_detail(circle_id: int) -> Any:
-    circle = get_or_404(Circle, circle_id)
+    circle = circle_or_404(circle_id)
     require(Action.CIRCLE_VIEW)
     uniques, ring_groups = directory.circle_overview(circle)
     form = PasswordPolicyForm(policy=circle.password_policy.value)
@@ -82,7 +82,7 @@ def circle_detail(circle_id: int) -> Any:
 @portal_staff
 def set_password_policy(circle_id: int) -> Any:
     """R17, set by the account's manager or the reseller's admins (R22)."""
-    circle = get_or_404(Circle, circle_id)
+    circle = circle_or_404(circle_id)
     require(Action.PASSWORD_POLICY_SET)
     form = PasswordPolicyForm()
     if not form.validate_on_submit():

@@ -7,10 +7,12 @@
 * names, extensions (R13) and NFKC input are ``tenants.validation``'s, re-exported.
 
 The circle boundary is the tenant scope's: circle logins and staff acting on one circle
-are scoped to it (``pbx_platform.tenancy.narrow_request_scope``). The services still
-name the circle in their queries, because the demo loader, jobs and tests call them
-under a reseller-wide scope. Callers use ``circles.<name>``; the names are re-exported
-here. Services flush; the request commits.
+are scoped to it (``pbx_platform.tenancy.narrow_request_scope``), and the demo loader,
+jobs and tests enter ``tenancy.circle_scope``. The services name no circle in their
+queries; each one first calls ``tenancy.require_circle_scope(circle.id)``, so under a
+wider scope it refuses (``TenantScopeError``) rather than see other circles' rows.
+Callers use ``circles.<name>``; the names are re-exported here. Services flush; the
+request commits.
 """
 
 from __future__ import annotations

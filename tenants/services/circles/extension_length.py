@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.security import tokens_match
+from pbx_platform.tenancy import require_circle_scope
 from tenants.models import Circle, RingGroup, RingGroupMember, Unique
 from tenants.services.circles.common import DIGITS, CircleSettingsError, StaleConfirmation
 from tenants.services.provisioning import EXTENSION_RANGES
@@ -91,20 +92,19 @@ class _State:
 
     @classmethod
     def load(cls, circle: Circle) -> _State:
+        require_circle_scope(circle.id)
         uniques = db.session.execute(
-            select(Unique.id, Unique.display_name, Unique.extension, Unique.previous_extension)
-            .where(Unique.circle_id == circle.id)
-            .order_by(Unique.id)
+            select(
+                Unique.id, Unique.display_name, Unique.extension, Unique.previous_extension
+            ).order_by(Unique.id)
         ).all()
         ring_groups = db.session.execute(
-            select(RingGroup.id, RingGroup.name, RingGroup.extension)
-            .where(RingGroup.circle_id == circle.id)
-            .order_by(RingGroup.id)
+            select(RingGroup.id, RingGroup.name, RingGroup.extension).order_by(RingGroup.id)
         ).all()
         members = db.session.execute(
-            select(RingGroupMember.ring_group_id, RingGroupMember.unique_id)
-            .where(RingGroupMember.circle_id == circle.id)
-            .order_by(RingGroupMember.ring_group_id, RingGroupMember.unique_id)
+            select(RingGroupMember.ring_group_id, RingGroupMember.unique_id).order_by(
+                RingGroupMember.ring_group_id, RingGroupMember.unique_id
+            )
         ).all()
         return cls(
             circle.id, circle.extension_length, list(uniques), list(ring_groups), list(members)
@@ -244,11 +244,10 @@ def change_extension_length(
     if renumber and plan.renumber_problem:
         raise CircleSettingsError(plan.renumber_problem)
     new_numbers = {row.unique_id: row.new for row in plan.renumbering} if renumber else {}
-    uniques = db.session.scalars(select(Unique).where(Unique.circle_id == circle.id)).all()
+    require_circle_scope(circle.id)
+    uniques = db.session.scalars(select(Unique)).all()
     ring_groups = db.session.scalars(
-        select(RingGroup)
-        .where(RingGroup.circle_id == circle.id)
-        .options(selectinload(RingGroup.members))
+        select(RingGroup).options(selectinload(RingGroup.members))
     ).all()
     with audit_action("circle.extension_length"):
         for unique in uniques:
@@ -316,9 +315,8 @@ def apply_renumber(circle: Circle, token: str) -> int:
     if plan.problem:
         raise CircleSettingsError(plan.problem)
     new_numbers = {row.unique_id: row.new for row in plan.rows}
-    uniques = db.session.scalars(
-        select(Unique).where(Unique.circle_id == circle.id, Unique.extension.is_(None))
-    ).all()
+    require_circle_scope(circle.id)
+    uniques = db.session.scalars(select(Unique).where(Unique.extension.is_(None))).all()
     with audit_action("circle.renumber"):
         for unique in uniques:
             unique.extension = new_numbers.get(unique.id)
@@ -328,11 +326,5 @@ def apply_renumber(circle: Circle, token: str) -> int:
 
 
 def uniques_without_extension(circle: Circle) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(Unique.id)).where(
-                Unique.circle_id == circle.id, Unique.extension.is_(None)
-            )
-        )
-        or 0
-    )
+    require_circle_scope(circle.id)
+    return db.session.scalar(select(func.count(Unique.id)).where(Unique.extension.is_(None))) or 0

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, PickupGroup, Unique
 from tenants.services.circles.common import (
@@ -38,9 +39,8 @@ class PickupGroupRow:
 def circle_pickup_group(circle: Circle, group_id: int) -> PickupGroup | None:
     if not 0 < group_id <= MAX_ID:
         return None
-    return db.session.scalars(
-        select(PickupGroup).where(PickupGroup.id == group_id, PickupGroup.circle_id == circle.id)
-    ).one_or_none()
+    require_circle_scope(circle.id)
+    return db.session.scalars(select(PickupGroup).where(PickupGroup.id == group_id)).one_or_none()
 
 
 def _sorted_groups(groups: Iterable[PickupGroup]) -> list[PickupGroup]:
@@ -49,19 +49,17 @@ def _sorted_groups(groups: Iterable[PickupGroup]) -> list[PickupGroup]:
 
 def pickup_group_choices(circle: Circle) -> list[PickupGroup]:
     """The circle's pickup groups, ``Default`` first, then by name."""
-    return _sorted_groups(
-        db.session.scalars(select(PickupGroup).where(PickupGroup.circle_id == circle.id)).all()
-    )
+    require_circle_scope(circle.id)
+    return _sorted_groups(db.session.scalars(select(PickupGroup)).all())
 
 
 def pickup_groups(circle: Circle) -> list[PickupGroupRow]:
     """The circle's pickup groups with how many uniques each holds."""
+    require_circle_scope(circle.id)
     counts: dict[int, int] = {
         group_id: count
         for group_id, count in db.session.execute(
-            select(Unique.pickup_group_id, func.count(Unique.id))
-            .where(Unique.circle_id == circle.id)
-            .group_by(Unique.pickup_group_id)
+            select(Unique.pickup_group_id, func.count(Unique.id)).group_by(Unique.pickup_group_id)
         )
     }
     return [
@@ -71,12 +69,9 @@ def pickup_groups(circle: Circle) -> list[PickupGroupRow]:
 
 
 def pickup_group_members(circle: Circle, group: PickupGroup) -> int:
+    require_circle_scope(circle.id)
     return (
-        db.session.scalar(
-            select(func.count(Unique.id)).where(
-                Unique.circle_id == circle.id, Unique.pickup_group_id == group.id
-            )
-        )
+        db.session.scalar(select(func.count(Unique.id)).where(Unique.pickup_group_id == group.id))
         or 0
     )
 
@@ -94,9 +89,8 @@ def pickup_name_problem(circle: Circle, name: str, *, group_id: int | None = Non
         return problem
     if not HALF_WIDTH_ALNUM.fullmatch(name):
         return _l("Use half-width letters and digits only (A–Z, a–z, 0–9), without spaces.")
-    clash = select(PickupGroup.name).where(
-        PickupGroup.circle_id == circle.id, PickupGroup.name_key == name.lower()
-    )
+    require_circle_scope(circle.id)
+    clash = select(PickupGroup.name).where(PickupGroup.name_key == name.lower())
     if group_id is not None:
         clash = clash.where(PickupGroup.id != group_id)
     existing = db.session.scalar(clash.limit(1))
@@ -173,14 +167,11 @@ def delete_pickup_group(circle: Circle, group: PickupGroup) -> int:
         raise CircleSettingsError(str(_l("This pickup group is not in this circle.")))
     if group.is_default:
         raise CircleSettingsError(str(_l("The group Default cannot be deleted.")))
+    require_circle_scope(circle.id)
     default = db.session.scalars(
-        select(PickupGroup).where(
-            PickupGroup.circle_id == circle.id, PickupGroup.name == PickupGroup.DEFAULT_NAME
-        )
+        select(PickupGroup).where(PickupGroup.name == PickupGroup.DEFAULT_NAME)
     ).one()
-    members = db.session.scalars(
-        select(Unique).where(Unique.circle_id == circle.id, Unique.pickup_group_id == group.id)
-    ).all()
+    members = db.session.scalars(select(Unique).where(Unique.pickup_group_id == group.id)).all()
     with audit_action("pickup_group.delete"):
         for unique in members:
             unique.pickup_group = default

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Circle, PickupGroup, Unique
 from tenants.services.circles.common import (
@@ -60,8 +61,9 @@ def unique_page(
     ``search`` matches an extension prefix (when it is all digits) or a substring
     of the name, ignoring case; LIKE wildcards in it are taken literally.
     """
+    require_circle_scope(circle.id)
     search = normalize_search(search)
-    conditions: list[Any] = [Unique.circle_id == circle.id]
+    conditions: list[Any] = []
     if search:
         pattern = escape_like(search)
         matches: ColumnElement[bool] = Unique.display_name.ilike(f"%{pattern}%", escape="\\")
@@ -99,9 +101,10 @@ def circle_unique(circle: Circle, unique_id: int) -> Unique | None:
     """The circle's unique with this id, or None (another circle's unique is not there)."""
     if not 0 < unique_id <= MAX_ID:
         return None
+    require_circle_scope(circle.id)
     return db.session.scalars(
         select(Unique)
-        .where(Unique.id == unique_id, Unique.circle_id == circle.id)
+        .where(Unique.id == unique_id)
         .options(joinedload(Unique.pickup_group, innerjoin=True))
     ).one_or_none()
 
