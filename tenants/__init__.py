@@ -14,7 +14,11 @@ from tenants.views import circle_conference as _circle_conference  # noqa: F401 
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
 from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
+from tenants.views import circle_ring_groups as _circle_ring_groups  # noqa: F401  (adds routes)
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)
+from tenants.views import circle_unique_csv as _circle_unique_csv  # noqa: F401  (adds routes)
+from tenants.views import circle_uniques as _circle_uniques  # noqa: F401  (adds routes)
+from tenants.views import staff_circles as _staff_circles  # noqa: F401  (adds routes)
 
 
 def init_app(app: Flask) -> None:
