@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
     # has no BYPASSRLS, so row-level security applies to it (R20).
     Setting("DB_APP_ROLE", "pbx_app", env="PBX_DB_APP_ROLE"),
     Setting("BASE_DOMAIN", "localhost", env="PBX_BASE_DOMAIN"),
+    # The SIP digest realm of the platform's registrar; empty: "sip.<BASE_DOMAIN>".
+    Setting("SIP_REALM", "", env="PBX_SIP_REALM"),
     Setting("CONSOLE_HOST", "localhost", env="PBX_CONSOLE_HOST"),
     Setting("REDIS_URL", "", env="REDIS_URL"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", env="PBX_RATELIMIT_STORAGE_URI"),

@@ -24,8 +24,12 @@ from tenants.views import circle_numbers as _circle_numbers  # noqa: F401  (adds
 from tenants.views import circle_options as _circle_options  # noqa: F401  (adds routes)
 from tenants.views import circle_recording as _circle_recording  # noqa: F401  (adds routes)
 from tenants.views import circle_recovery as _circle_recovery  # noqa: F401  (adds routes)
+from tenants.views import circle_ring_groups as _circle_ring_groups  # noqa: F401  (adds routes)
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)
+from tenants.views import circle_unique_csv as _circle_unique_csv  # noqa: F401  (adds routes)
+from tenants.views import circle_uniques as _circle_uniques  # noqa: F401  (adds routes)
 from tenants.views import customers as _customers  # noqa: F401  (adds routes)
+from tenants.views import staff_circles as _staff_circles  # noqa: F401  (adds routes)
 
 
 def init_app(app: Flask) -> None:

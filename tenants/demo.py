@@ -26,13 +26,17 @@ from tenants.models import (
     NumberKind,
     PasswordPolicy,
     Reseller,
+    RingGroup,
     StaffKind,
     StaffRole,
     TerminalType,
+    Unique,
+    UniqueKind,
 )
 from tenants.options import conference, ivr, outbound, recording
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind
+from tenants.services import circles
 from tenants.services import provisioning as p
 from tenants.services.reseller_details import account_holder
 from tenants.services.resellers import corporate_number_check_digit
@@ -249,6 +253,7 @@ def load(base_domain: str, console_host: str) -> list[str]:
             continue
         _load_reseller(spec, index, base_domain, console_host)
         created.append(spec["slug"])
+    _ensure_ring_groups()
     return created
 
 
@@ -268,6 +273,39 @@ def _complete_customers(spec: dict[str, Any]) -> None:
             for name, value in CUSTOMER_DETAILS[account.company_name].items():
                 setattr(account, name, value)
         db.session.flush()
+
+
+def _ensure_ring_groups() -> None:
+    """Every demo circle has a ring group (同時呼出), also in a database loaded before
+    ring groups were part of the demo, or after an R13 change cleared them: a circle
+    without one gets ``代表着信`` on the first free extension, ringing its first phones."""
+    with platform_bypass("demo.load"):
+        reseller_ids = list(
+            db.session.scalars(
+                select(Reseller.id).where(Reseller.slug.in_([spec["slug"] for spec in RESELLERS]))
+            )
+        )
+    for reseller_id in reseller_ids:
+        with use_scope(Scope(reseller_id)):
+            grouped = select(RingGroup.circle_id).where(RingGroup.extension.is_not(None))
+            for circle in db.session.scalars(select(Circle).where(Circle.id.not_in(grouped))):
+                phones = db.session.scalars(
+                    select(Unique)
+                    .where(
+                        Unique.circle_id == circle.id,
+                        Unique.kind == UniqueKind.PHONE,
+                        Unique.extension.is_not(None),
+                    )
+                    .order_by(Unique.extension)
+                    .limit(3)
+                ).all()
+                low, high = p.EXTENSION_RANGES[circle.extension_length]
+                extension = next(
+                    str(n)
+                    for n in range(low + (high - low) // 3, high + 1)
+                    if circles.extension_problem(circle, str(n)) is None
+                )
+                p.create_ring_group(circle, name="代表着信", extension=extension, members=phones)
 
 
 def _exists(slug: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 
 from tenants.services.circles import DISPLAY_NAME_MAX, PICKUP_NAME_MAX
 
@@ -19,6 +19,21 @@ def _id_or_none(value: object) -> int | None:
         return value
     text = str(value or "").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+
+
+TERMINAL_TYPE_CHOICES = [
+    ("sip_phone", _l("SIP phone")),
+    ("softphone", _l("Softphone")),
+    ("mobile", _l("Mobile phone")),
+    ("phs", _l("PHS")),
+]
+CARRIER_CHOICES = [
+    ("", _l("— (not a mobile)")),
+    ("docomo", _l("docomo")),
+    ("au", _l("au (KDDI)")),
+    ("softbank", _l("SoftBank")),
+    ("other", _l("Other")),
+]
 
 
 class UniqueForm(FlaskForm):
@@ -33,6 +48,17 @@ class UniqueForm(FlaskForm):
     )
     # The service checks the group belongs to the circle, with a message of its own.
     pickup_group_id = SelectField(_l("Pickup group"), coerce=_id_or_none, validate_choice=False)
+    # Phones only; the service checks the choices (and R8 against them).
+    terminal_type = SelectField(
+        _l("Terminal type"),
+        choices=[SelectChoice(value, label) for value, label in TERMINAL_TYPE_CHOICES],
+        validate_choice=False,
+    )
+    carrier = SelectField(
+        _l("Carrier (mobiles)"),
+        choices=[SelectChoice(value, label) for value, label in CARRIER_CHOICES],
+        validate_choice=False,
+    )
 
 
 class PickupGroupForm(FlaskForm):

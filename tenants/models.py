@@ -368,11 +368,20 @@ class Unique(EditVersioned, CircleOwned, Timestamped, Model):
     recording_refused: Mapped[bool] = mapped_column(Boolean, default=False)  # R6
     monitoring: Mapped[bool] = mapped_column(Boolean, default=False)  # R7
     whispering: Mapped[bool] = mapped_column(Boolean, default=False)  # R8
+    # SIP digest credentials of a SIP phone or softphone: the user name and HA1 =
+    # MD5(user:realm:secret) (RFC 2617) and its SHA-256 form (RFC 8760), never the
+    # secret; the realm they were made for (docs/architecture.md, "SIP credentials").
+    sip_user: Mapped[str | None] = mapped_column(String(40))
+    sip_realm: Mapped[str | None] = mapped_column(String(253))
+    sip_ha1: Mapped[str | None] = mapped_column(String(32))
+    sip_ha1_sha256: Mapped[str | None] = mapped_column(String(64))
 
     pickup_group: Mapped[PickupGroup] = relationship()
 
     __table_args__ = (
         UniqueConstraint("circle_id", "extension"),
+        # A registrar knows a SIP user name once, whichever tenant it is in.
+        UniqueConstraint("sip_user"),
         Index("ix_unique_entry_circle_extension", "circle_id", "extension"),
         CheckConstraint(
             "(kind = 'phone') = (terminal_type IS NOT NULL)", name="terminal_type_for_phones"
@@ -383,14 +392,21 @@ class Unique(EditVersioned, CircleOwned, Timestamped, Model):
     )
 
 
-class RingGroup(CircleOwned, Timestamped, Model):
+class RingGroup(EditVersioned, CircleOwned, Timestamped, Model):
     """同時呼出: several uniques rung at once; cleared by an R13 length change."""
 
     __tablename__ = "ring_group"
+    RING_TIME_DEFAULT = 20
+    RING_TIME_MIN = 5
+    RING_TIME_MAX = 120
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     extension: Mapped[str | None] = mapped_column(String(5))
+    # How long the members ring before the call goes unanswered, in seconds.
+    ring_time_seconds: Mapped[int] = mapped_column(
+        Integer, default=RING_TIME_DEFAULT, server_default=str(RING_TIME_DEFAULT)
+    )
 
     members: Mapped[list[RingGroupMember]] = relationship(
         back_populates="ring_group",

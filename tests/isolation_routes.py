@@ -195,6 +195,12 @@ UNIQUE_FORM = {
     "display_name": "Front desk",
     "pickup_group_id": Other("group_id"),
 }
+RING_GROUP_FORM = {
+    "name": "Sales team",
+    "extension": "354",
+    "ring_time": "20",
+    "members": Other("unique_id"),
+}
 CART_FORM = {"action": "buy", "tick_ivr": "1", "count_monitoring": "1"}
 CUSTOMER_FORM = {
     "company_name": "株式会社テスト",
@@ -249,11 +255,29 @@ CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
     "refresh_cart": ({}, {}),
     "remove_cart_lines": ({}, {"delete": Other("cart_line_id")}),
     "renumber": ({}, None),
+    "ring_group_delete": ({"ring_group_id": "ring_group_id"}, {}),
+    "ring_group_edit": ({"ring_group_id": "ring_group_id"}, RING_GROUP_FORM),
+    "ring_group_new": ({}, RING_GROUP_FORM),
+    "ring_groups": ({}, None),
     "save_licences": ({}, {"monitoring": Other("unique_id"), "whispering": Other("unique_id")}),
     "save_recording_settings": ({}, {"refuse": Other("unique_id")}),
     "set_recording_limit": ({}, {"limit_gb": "200"}),
     "settings": ({}, None),
+    "unique_delete": ({"unique_id": "unique_id"}, {}),
+    "unique_export": ({}, None),
+    "unique_import": ({}, {}),
+    "unique_import_confirm": ({}, {"token": "forged", "payload": ""}),
     "unique_detail": ({"unique_id": "unique_id"}, UNIQUE_FORM),
+    "unique_new": (
+        {},
+        {
+            "extension": "355",
+            "display_name": "New desk",
+            "terminal_type": "sip_phone",
+            "pickup_group_id": Other("group_id"),
+        },
+    ),
+    "unique_sip_secret": ({"unique_id": "unique_id"}, {}),
     "uniques": ({}, None),
     "login_recovery": ({}, None),
     "save_recovery_email": ({}, {"recovery_email": "desk@example.co.jp"}),
@@ -464,6 +488,25 @@ ROUTES: dict[str, Reach | Exempt] = {
     ),
     "staff_portal.circle_detail": Reach(
         ids={"circle_id": "circle_id"}, roles=STAFF, needs=Needs(get=A.CIRCLE_VIEW)
+    ),
+    "staff_portal.new_circle": Reach(
+        ids={"account_id": "account_id"},
+        roles=STAFF,
+        form={
+            "name": "New circle",
+            "login_id": "new-circle",
+            "extension_length": "3",
+            "policy": "force",
+            "reseller_id": Other("reseller_id"),
+            "account_id": Other("account_id"),
+        },
+        needs=Needs(get=A.CUSTOMERS_MANAGE, post=A.CUSTOMERS_MANAGE),
+    ),
+    "staff_portal.reset_circle_password": Reach(
+        ids={"circle_id": "circle_id"},
+        roles=STAFF,
+        form={"policy": "force", "circle_id": Other("circle_id")},
+        needs=Needs(get=A.CUSTOMERS_MANAGE, post=A.CUSTOMERS_MANAGE),
     ),
     "staff_portal.set_password_policy": Reach(
         ids={"circle_id": "circle_id"},

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from pbx_platform.routing import parse_id
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms_circle import PickupGroupForm, UniqueForm
-from tenants.models import PickupGroup
+from tenants.models import PickupGroup, UniqueKind
 from tenants.services import circles
 from tenants.services.circles import CircleSettingsError, Outcome, StaleConfirmation
 from tenants.views import circle_admin
@@ -70,6 +70,7 @@ def uniques() -> Any:
         listing=listing,
         groups=circles.pickup_group_choices(g.circle),
         waiting=circles.uniques_without_extension(g.circle),
+        ring_groups_to_set_up=circles.ring_groups_to_set_up(g.circle),
     )
 
 
@@ -85,8 +86,11 @@ def unique_detail(unique_id: int) -> Any:
             "extension": unique.extension or "",
             "display_name": unique.display_name,
             "pickup_group_id": unique.pickup_group_id,
+            "terminal_type": unique.terminal_type.value if unique.terminal_type else "",
+            "carrier": unique.carrier.value if unique.carrier else "",
         }
     )
+    is_phone = unique.kind == UniqueKind.PHONE
     form.pickup_group_id.choices = [
         (group.id, group.name) for group in circles.pickup_group_choices(g.circle)
     ]
@@ -107,6 +111,8 @@ def unique_detail(unique_id: int) -> Any:
                 extension=form.extension.data,
                 display_name=form.display_name.data,
                 pickup_group_id=form.pickup_group_id.data,
+                terminal_type=form.terminal_type.data if is_phone else None,
+                carrier=form.carrier.data if is_phone else None,
                 version=form_version(request.form.get("edit_version")),
             )
         except StaleEdit:
@@ -120,7 +126,13 @@ def unique_detail(unique_id: int) -> Any:
         status = 422
     elif request.method == "POST":
         status = 422
-    return render_template("tenants/circle/unique_detail.html", unique=unique, form=form), status
+    return render_template(
+        "tenants/circle/unique_detail.html",
+        unique=unique,
+        form=form,
+        is_phone=is_phone,
+        is_sip=is_phone and unique.terminal_type in circles.SIP_TYPES,
+    ), status
 
 
 # --- R16 pickup groups -----------------------------------------------------------------
@@ -225,6 +237,7 @@ def _settings_page(error: str | None = None, status: int = 200) -> Any:
         "tenants/circle/settings_extension_length.html",
         ranges=[(length, *circles.extension_range(length)) for length in circles.EXTENSION_LENGTHS],
         waiting=circles.uniques_without_extension(g.circle),
+        ring_groups_to_set_up=circles.ring_groups_to_set_up(g.circle),
         error=error,
     ), status
 
@@ -311,7 +324,10 @@ def renumber() -> Any:
     """After an R13 change: the automatic renumbering of the uniques without an
     extension, shown old → new before it is applied."""
     return render_template(
-        "tenants/circle/settings_renumber.html", plan=circles.plan_renumber(g.circle), error=None
+        "tenants/circle/settings_renumber.html",
+        plan=circles.plan_renumber(g.circle),
+        ring_groups_to_set_up=circles.ring_groups_to_set_up(g.circle),
+        error=None,
     )
 
 

@@ -80,6 +80,18 @@ def _visits(server: LiveServer, who: str) -> list[Visit]:
         Visit("staff-account-options", f"/staff/accounts/{a.account_id}/options"),
         Visit("staff-circle", f"/staff/circles/{a.circle_id}"),
         Visit("staff-circle-uniques", f"/staff/circles/{a.circle_id}/uniques"),
+        Visit("staff-circle-new", f"/staff/accounts/{a.account_id}/circles/new"),
+        Visit("staff-circle-password-reset", f"/staff/circles/{a.circle_id}/password-reset"),
+        Visit("staff-circle-ring-groups", f"/staff/circles/{a.circle_id}/ring-groups"),
+        Visit(
+            "staff-circle-ring-group", f"/staff/circles/{a.circle_id}/ring-groups/{a.ring_group_id}"
+        ),
+        Visit("staff-circle-unique-new", f"/staff/circles/{a.circle_id}/uniques/new"),
+        Visit(
+            "staff-circle-unique-delete",
+            f"/staff/circles/{a.circle_id}/uniques/{a.unique_id}/delete",
+        ),
+        Visit("staff-circle-import", f"/staff/circles/{a.circle_id}/uniques/import"),
         Visit("staff-audit", "/staff/audit"),
         Visit("staff-customers", "/staff/customers"),
         Visit("staff-customer-new", "/staff/customers/new"),

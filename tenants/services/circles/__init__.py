@@ -1,8 +1,10 @@
 """Circle settings (R13, R16) and the circle's directory of uniques, one module per rule:
 
 * ``uniques``: the directory of uniques and a unique's own settings;
+* ``terminals``: adding and removing phones, their SIP credentials;
 * ``pickup_groups``: R16;
 * ``extension_length``: R13, the length change and the renumbering;
+* ``ring_groups``: ring groups (同時呼出), set up again after an R13 change;
 * ``common``: errors and limits;
 * names, extensions (R13) and NFKC input are ``tenants.validation``'s, re-exported.
 
@@ -55,7 +57,32 @@ from tenants.services.circles.pickup_groups import (
     pickup_name_problem,
     rename_pickup_group,
 )
+from tenants.services.circles.ring_groups import (
+    MemberChoice,
+    RingGroupInput,
+    RingGroupOutcome,
+    RingGroupRow,
+    circle_ring_group,
+    delete_ring_group,
+    member_candidates,
+    ring_group_uses,
+    ring_group_values,
+    ring_groups,
+    ring_groups_to_set_up,
+    save_ring_group,
+)
+from tenants.services.circles.terminals import (
+    RemovalPlan,
+    TerminalInput,
+    TerminalOutcome,
+    create_terminal,
+    regenerate_sip_secret,
+    removal_plan,
+    remove_terminal,
+    sip_realm,
+)
 from tenants.services.circles.uniques import (
+    SIP_TYPES,
     UniquePage,
     circle_unique,
     normalize_search,
@@ -73,28 +100,40 @@ __all__ = [
     "MAX_ID",
     "PICKUP_NAME_MAX",
     "SEARCH_MAX",
+    "SIP_TYPES",
     "UNIQUES_PAGE_SIZE",
     "CircleSettingsError",
     "ClearedRingGroup",
     "LengthChangePlan",
     "LengthChangeResult",
+    "MemberChoice",
     "Outcome",
     "PickupGroupRow",
+    "RemovalPlan",
     "RenumberPlan",
     "RenumberRow",
+    "RingGroupInput",
+    "RingGroupOutcome",
+    "RingGroupRow",
     "StaleConfirmation",
+    "TerminalInput",
+    "TerminalOutcome",
     "UniquePage",
     "add_pickup_group",
     "apply_renumber",
     "change_extension_length",
     "circle_pickup_group",
+    "circle_ring_group",
     "circle_unique",
+    "create_terminal",
     "delete_pickup_group",
+    "delete_ring_group",
     "display_name_problem",
     "escape_like",
     "extension_problem",
     "extension_range",
     "has_control_characters",
+    "member_candidates",
     "normalize_pickup_name",
     "normalize_search",
     "normalized",
@@ -104,7 +143,16 @@ __all__ = [
     "pickup_name_problem",
     "plan_length_change",
     "plan_renumber",
+    "regenerate_sip_secret",
+    "removal_plan",
+    "remove_terminal",
     "rename_pickup_group",
+    "ring_group_uses",
+    "ring_group_values",
+    "ring_groups",
+    "ring_groups_to_set_up",
+    "save_ring_group",
+    "sip_realm",
     "unique_page",
     "uniques_without_extension",
     "update_unique",

@@ -4,7 +4,12 @@ extensions and input normalisation are the validators' (``tenants.validation``).
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from sqlalchemy import select
+
+from pbx_platform.db import db
+from tenants.models import Circle
 from tenants.services.provisioning import EXTENSION_RANGES
 from tenants.validation import NAME_MAX
 
@@ -18,6 +23,14 @@ MAX_ID = 2**31 - 1
 
 DIGITS = re.compile(r"[0-9]+")
 HALF_WIDTH_ALNUM = re.compile(r"[A-Za-z0-9]+")
+
+
+def lock_circle(circle: Any) -> None:
+    """Serialise changes that check an extension is free and then take it (a unique and
+    a ring group share the circle's numbers; no one constraint spans both tables): the
+    circle's row is locked until the request's transaction ends (PostgreSQL; SQLite has
+    one writer at a time already). The same row lock as ``options.services.lock_options``."""
+    db.session.execute(select(Circle.id).where(Circle.id == circle.id).with_for_update())
 
 
 class CircleSettingsError(ValueError):

@@ -18,7 +18,7 @@ from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
-from tenants.models import Circle, PickupGroup, Unique
+from tenants.models import Carrier, Circle, PickupGroup, TerminalType, Unique, UniqueKind
 from tenants.services.circles.common import (
     DIGITS,
     MAX_ID,
@@ -29,6 +29,11 @@ from tenants.services.circles.common import (
 )
 from tenants.services.circles.pickup_groups import circle_pickup_group
 from tenants.validation import Outcome, check_extension, check_name, normalized
+
+SIP_TYPES = frozenset({TerminalType.SIP_PHONE, TerminalType.SOFTPHONE})
+# R8: whispering cannot target PHS terminals or au (KDDI) mobiles.
+NO_WHISPERING_TYPES = frozenset({TerminalType.PHS})
+NO_WHISPERING_CARRIERS = frozenset({Carrier.AU})
 
 # --- the directory of uniques -------------------------------------------------------
 
@@ -109,6 +114,61 @@ def circle_unique(circle: Circle, unique_id: int) -> Unique | None:
     ).one_or_none()
 
 
+# --- terminal type and carrier (phones only) ------------------------------------------
+
+
+def terminal_type_choice(raw: str, outcome: Outcome) -> TerminalType | None:
+    try:
+        return TerminalType((raw or "").strip())
+    except ValueError:
+        outcome.add("terminal_type", _l("Choose one of the offered terminal types."))
+        return None
+
+
+def carrier_choice(kind: TerminalType | None, raw: str, outcome: Outcome) -> Carrier | None:
+    text = (raw or "").strip()
+    if kind != TerminalType.MOBILE:
+        return None
+    try:
+        return Carrier(text)
+    except ValueError:
+        outcome.add("carrier", _l("Choose the mobile's carrier."))
+        return None
+
+
+def change_terminal_type(
+    unique: Unique, terminal_type: str, carrier: str, outcome: Outcome
+) -> tuple[TerminalType, Carrier | None] | None:
+    """Check a phone's new terminal type and carrier (R8 keeps whispering off PHS and au);
+    returns them, or None with the problems in ``outcome``."""
+    kind = terminal_type_choice(terminal_type, outcome)
+    chosen = carrier_choice(kind, carrier, outcome)
+    if kind is None or "carrier" in outcome.errors:
+        return None
+    if unique.whispering and (kind in NO_WHISPERING_TYPES or chosen in NO_WHISPERING_CARRIERS):
+        outcome.add(
+            "terminal_type",
+            _l(
+                "Whispering cannot target PHS terminals or au mobiles: untick whispering "
+                "for this unique first."
+            ),
+        )
+        return None
+    return kind, chosen
+
+
+def apply_terminal_type(unique: Unique, kind: TerminalType, carrier: Carrier | None) -> None:
+    """Set a checked terminal type; leaving SIP drops the SIP credentials."""
+    unique.terminal_type = kind
+    unique.carrier = carrier
+    if kind not in SIP_TYPES:
+        clear_sip_credentials(unique)
+
+
+def clear_sip_credentials(unique: Unique) -> None:
+    unique.sip_user = unique.sip_realm = unique.sip_ha1 = unique.sip_ha1_sha256 = None
+
+
 def update_unique(
     circle: Circle,
     unique: Unique,
@@ -116,10 +176,13 @@ def update_unique(
     extension: str | None,
     display_name: str | None,
     pickup_group_id: int | None,
+    terminal_type: str | None = None,
+    carrier: str | None = None,
     version: int | None = None,
 ) -> Outcome:
     """A unique's own settings: its extension (R13 range, free in the circle; empty
-    leaves it without one), its display name, its pickup group (R16).
+    leaves it without one), its display name, its pickup group (R16), and for a phone
+    its terminal type and carrier when given (leaving SIP drops the SIP credentials).
 
     Everything is checked before anything is assigned: a refused change leaves the
     unique exactly as it was. ``version``: the ``edit_version`` the form was opened
@@ -140,6 +203,12 @@ def update_unique(
     group = circle_pickup_group(circle, pickup_group_id) if pickup_group_id else None
     if group is None:
         outcome.add("pickup_group_id", _l("Choose one of this circle's pickup groups."))
+    # A phone's terminal type and carrier (R8 keeps whispering off PHS and au).
+    terminal = None
+    if terminal_type is not None and unique.kind == UniqueKind.PHONE:
+        outcome.values["terminal_type"] = terminal_type.strip()
+        outcome.values["carrier"] = (carrier or "").strip()
+        terminal = change_terminal_type(unique, terminal_type, carrier or "", outcome)
     if not outcome.ok:
         return outcome
     assert group is not None
@@ -150,6 +219,8 @@ def update_unique(
             unique.extension = new_extension
             unique.display_name = outcome.values["display_name"]
             unique.pickup_group = group
+            if terminal is not None:
+                apply_terminal_type(unique, *terminal)
             db.session.flush()
     except IntegrityError:
         # Another user took the extension between the check and the save.
