@@ -13,7 +13,6 @@ from pbx_platform.tenancy import platform_bypass
 from tenants.models import Account, Circle, Reseller, ResellerHost, Staff
 from tenants.services import reseller_details as details
 from tenants.services.resellers import (
-    INVITATION_DUE,
     check_registration_number,
     corporate_number_check_digit,
 )
@@ -232,6 +231,9 @@ NEW = {
 }
 
 
+NEW_ADMIN_PASSWORD = "Kitakaze#2026first"
+
+
 @pytest.fixture
 def console(world, browser):
     client = browser("localhost")
@@ -245,7 +247,7 @@ def _count(app, model, *where):
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_operator_creates_a_reseller_from_scratch(app, console):
+def test_operator_creates_a_reseller_from_scratch(app, console, mailbox):
     response = console.post("/console/resellers/new", NEW)
     assert response.status_code == 302
     with app.app_context(), platform_bypass("test"):
@@ -263,22 +265,34 @@ def test_operator_creates_a_reseller_from_scratch(app, console):
         assert (admin.email, admin.role.value, admin.password_hash) == (
             "taro@kitakaze.example",
             "admin",
-            INVITATION_DUE,
+            "",
         )
-        due = db.session.scalars(
-            select(AuditLog).where(AuditLog.action == "staff.invitation_due")
+        invited = db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "staff.invite")
         ).all()
-        assert [row.reseller_id for row in due] == [reseller.id]
+        assert [row.reseller_id for row in invited] == [reseller.id]
+    # The first admin's invitation, to the portal under its own (custom) domain.
+    mail = mailbox.only()
+    assert mail.envelope_to == ("taro@kitakaze.example",)
+    assert mail.links[0].startswith("http://pbx.kitakaze.example/staff/invitation?token=")
     assert hosts == [("kitakaze.localhost", False), ("pbx.kitakaze.example", True)]
     page = console.get(response.headers["Location"]).get_data(as_text=True)
     assert "invitation due" in page and "pbx.kitakaze.example" in page
 
 
-def test_the_invited_admin_cannot_log_in_before_the_invitation(app, console, browser):
+def test_the_invited_admin_logs_in_only_after_accepting_the_invitation(
+    app, console, browser, mailbox
+):
     console.post("/console/resellers/new", NEW)
     portal = browser("kitakaze.localhost")
-    for password in ("", INVITATION_DUE, "!invitation-due"):
+    for password in ("", "!invitation-due", NEW_ADMIN_PASSWORD):
         assert portal.login_staff("taro@kitakaze.example", password).status_code == 200
+    path = mailbox.only().path_of_link()
+    accepted = portal.post(
+        path, {"new_password": NEW_ADMIN_PASSWORD, "new_password_repeat": NEW_ADMIN_PASSWORD}
+    )
+    assert accepted.status_code == 302
+    assert portal.login_staff("taro@kitakaze.example", NEW_ADMIN_PASSWORD).status_code == 302
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,10 @@ from pbx_platform import sessions
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.models import LoginSession
-from pbx_platform.passwords import login_key
 from pbx_platform.tenancy import Scope, platform_bypass, use_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import Account, Reseller, ResellerHost, Staff, StaffKind, StaffRole
-from tenants.services import provisioning
+from tenants.services import provisioning, staff_users
 from tenants.services.reseller_details import (
     Address,
     BankAccount,
@@ -39,7 +38,6 @@ SEARCH_MAX = 100
 # The password hash of a staff login whose invitation is due: no password verifies
 # against it (it is no argon2 hash), so the login cannot be used until the invitation
 # sets a password.
-INVITATION_DUE = "!invitation-due"
 
 
 class ResellerError(ValueError):
@@ -216,27 +214,22 @@ def create_reseller(new: NewReseller, *, base_domain: str) -> tuple[Reseller, St
 
 
 def invite_first_admin(reseller: Reseller, *, name: str, email: str) -> Staff:
-    """The reseller's first admin: a staff login with no usable password, whose
-    invitation is due (recorded in the audit log as ``staff.invitation_due``). The
-    invitation e-mail that sets the password (R15) is sent by the staff invitations;
-    this is the one place that asks for it. Runs in the reseller's scope."""
-    with audit_action("staff.invitation_due"):
-        staff = Staff(
-            reseller_id=reseller.id,
-            kind=StaffKind.RESELLER,
-            role=StaffRole.ADMIN,
-            email=email,
-            email_key=login_key(email),
-            name=name,
-            password_hash=INVITATION_DUE,
-        )
-        db.session.add(staff)
-        db.session.flush()
-    return staff
+    """The reseller's first admin, invited by e-mail in the reseller's language: a
+    single-use link valid 72 hours sets the password (R15); until then the login has
+    no usable password. Runs in the reseller's scope, inside the creating transaction,
+    so the mail goes out only if the reseller is committed."""
+    outcome = staff_users.invite_staff(
+        reseller, email, name, StaffRole.ADMIN, reseller.default_locale, None
+    )
+    if outcome.staff is None:
+        field_name, problems = next(iter(outcome.errors.items()))
+        raise ResellerError(problems[0], "admin_email" if field_name == "email" else "admin_name")
+    return outcome.staff
 
 
 def invitation_due(staff: Staff) -> bool:
-    return staff.password_hash == INVITATION_DUE
+    """The first admin has not accepted the invitation yet."""
+    return staff_users.invitation_pending(staff)
 
 
 def first_admin(reseller: Reseller) -> Staff | None:
