@@ -32,6 +32,7 @@ from tenants.options.models import (
     CircleOption,
     OptionKind,
 )
+from tenants.scoping import each_circle
 
 MAX_QUANTITY = 100
 
@@ -474,7 +475,7 @@ def cancel_everything(account: Account, circles: Sequence[Circle], *, now: datet
     date; pending cancellations keep their own, earlier date). Carts opened before
     become stale, as after any confirmation. Returns the effective date."""
     today = tokyo_today(now)
-    for circle in circles:
+    for circle in each_circle(circles):
         services.lock_options(circle)
         for kind, holding in services.holdings(circle, today).items():
             if holding.cancellable_quantity > 0:

@@ -17,6 +17,7 @@ from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import CustomerForm
 from tenants.models import Account
 from tenants.options import services as option_services
+from tenants.scoping import each_circle
 from tenants.services import customers
 from tenants.views.common import get_or_404
 from tenants.views.forms_util import validate_csrf_or_400
@@ -232,8 +233,8 @@ def customer_terminate(account_id: int) -> Any:
 def _terminate_page(account: Account, now: Any, status: int = 200) -> Any:
     today = tokyo_today(now)
     running = [
-        (circle, holding)
-        for circle in account.circles
+        (circle.name, holding)
+        for circle in each_circle(account.circles)
         for holding in option_services.holdings(circle, today).values()
         if holding.held
     ]
