@@ -26,7 +26,9 @@ def within_circle(circle: Circle) -> Iterator[Circle]:
 
 
 def each_circle(circles: Iterable[Circle]) -> Iterator[Circle]:
-    """Each of ``circles`` in turn, narrowed to it (see ``within_circle``)."""
+    """Each of ``circles`` in turn, narrowed to it (see ``within_circle``). The loop's
+    body flushes what it changed before the next circle: a pending change of one circle
+    is refused under another's scope."""
     keys = [(c.reseller_id, c.account_id, c.id) for c in circles]
     for reseller_id, account_id, circle_id in keys:
         with circle_scope(reseller_id, account_id, circle_id):

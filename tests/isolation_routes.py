@@ -44,6 +44,8 @@ from invoices.models import PriceBookEntry
 from pbx_platform.db import db, utcnow
 from pbx_platform.permissions import Action
 from pbx_platform.sessions import open_session
+from pbx_platform.tokens import Purpose
+from pbx_platform.tokens import issue as issue_token
 from pbx_platform.tenancy import Scope, circle_scope, use_scope
 from tenants.models import (
     Account,
@@ -799,6 +801,9 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
     staff_session, _ = open_session(
         "staff", owner.id, Scope(circle.reseller_id, owner.account_id), **BROWSER
     )
+    # A pending password link of each login (single-use tokens are tenant rows too).
+    issue_token(Purpose.RESET, "circle", circle.id, Scope(**tenant_ids))
+    issue_token(Purpose.RESET, "staff", owner.id, Scope(circle.reseller_id, owner.account_id))
     # A manager of the circle's account: what the staff users' pages act on.
     manager = Staff(
         reseller_id=circle.reseller_id,

@@ -31,10 +31,20 @@ def _staff(browser: Any, world: World, role: str) -> Any:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("admin", ["/staff/", "/staff/audit", "/staff/theme", "/staff/sessions"]),
-        ("billing", ["/staff/", "/staff/audit", "/staff/sessions"]),
-        ("support", ["/staff/", "/staff/audit", "/staff/sessions"]),
-        ("manager", ["/staff/", "/staff/audit", "/staff/sessions"]),
+        (
+            "admin",
+            [
+                "/staff/",
+                "/staff/customers",
+                "/staff/users",
+                "/staff/audit",
+                "/staff/theme",
+                "/staff/sessions",
+            ],
+        ),
+        ("billing", ["/staff/", "/staff/customers", "/staff/audit", "/staff/sessions"]),
+        ("support", ["/staff/", "/staff/customers", "/staff/audit", "/staff/sessions"]),
+        ("manager", ["/staff/", "/staff/customers", "/staff/audit", "/staff/sessions"]),
     ],
 )
 def test_every_staff_page_shows_the_sections_the_role_may_open(
@@ -90,7 +100,7 @@ def test_object_pages_carry_breadcrumbs(app: Flask, world: World, browser: Any) 
     crumbs = re.search(r'<nav class="breadcrumbs"[^>]*>(.*?)</nav>', page, re.S)
     assert crumbs
     assert re.findall(r">([^<>]+)</(?:a|span)>", crumbs.group(1)) == [
-        "Dashboard",
+        "Customers",
         "alpha 株式会社",
         "alpha circle",
         "Uniques",
@@ -104,4 +114,4 @@ def test_a_section_is_one_line_and_a_missing_page_is_not_shown(
     add_section("staff", "staff_portal.not_built_yet", "Later", action="account_view", order=1)
     add_section("staff", "staff_portal.sessions", "Sessions first", order=-1)
     menu = _menu(text(_staff(browser, world, "support").get("/staff/")))
-    assert menu == ["/staff/sessions", "/staff/", "/staff/audit"]
+    assert menu == ["/staff/sessions", "/staff/", "/staff/customers", "/staff/audit"]

@@ -207,7 +207,7 @@ def test_a_foreign_number_id_in_the_form_assigns_nothing(app, world, console, ad
 
 def test_a_number_used_by_a_selector_is_not_released(app, world, admin):
     # The factory's circle number, which a selector of the circle presents.
-    with app.app_context(), use_scope(Scope(world.a.reseller_id)):
+    with app.app_context(), use_scope(world.a.circle_scope):
         circle = db.session.get(Circle, world.a.circle_id)
         number = circle.phone_numbers[0]
         unique = p.create_unique(

@@ -25,7 +25,7 @@ def tree(request: Any, world: Any, browser: Any) -> tuple[Any, str]:
 
 def state(app: Any, world: Any, circle_id: int | None = None) -> dict[str, Any]:
     """name → (extension, ring time, member ids in order) of the circle's ring groups."""
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         return {
             group.name: (
                 group.extension,
@@ -39,7 +39,7 @@ def state(app: Any, world: Any, circle_id: int | None = None) -> dict[str, Any]:
 
 
 def add_phone(app: Any, world: Any, extension: str, name: str) -> int:
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         circle = db.session.get(Circle, world.a.circle_id)
         unique = p.create_unique(
             circle, extension=extension, display_name=name, terminal_type=TerminalType.SOFTPHONE
@@ -114,7 +114,7 @@ def test_bad_input_is_refused_and_changes_nothing(world, tree, app, values, mess
 
 def test_a_conference_room_is_not_a_member(world, tree, app):
     client, prefix = tree
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         room = db.session.scalars(
             select(Unique.id).where(
                 Unique.circle_id == world.a.circle_id, Unique.extension == "300"
@@ -129,7 +129,7 @@ def test_a_conference_room_is_not_a_member(world, tree, app):
 def test_a_unique_of_another_circle_is_refused(world, tree, app):
     """A forged member id (another tenant's, or the account's other circle's) links nothing."""
     client, prefix = tree
-    with app.app_context(), use_scope(world.b.scope):
+    with app.app_context(), use_scope(world.b.circle_scope):
         foreign = db.session.scalars(
             select(Unique.id).where(Unique.circle_id == world.b.circle_id)
         ).first()
@@ -192,7 +192,7 @@ def test_delete_frees_the_extension(world, tree, app):
 def test_delete_says_which_ivr_uses_it_and_the_ivr_hangs_up_there(world, tree, app):
     client, prefix = tree
     gid = world.a.ring_group_id
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         circle = db.session.get(Circle, world.a.circle_id)
         unique = p.create_unique(circle, extension="510", display_name="Menu", kind="ivr")
         db.session.add(
@@ -215,7 +215,7 @@ def test_delete_says_which_ivr_uses_it_and_the_ivr_hangs_up_there(world, tree, a
     assert "IVRs that sent callers to it now hang up there: Menu." in text(
         client.get(f"{prefix}/ring-groups")
     )
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         ivr = db.session.scalars(select(Ivr)).one()
         assert ivr.digit_map["1"] == {"type": "hangup"}
         assert ivr.timeout_destination == {"type": "hangup"}
@@ -223,7 +223,7 @@ def test_delete_says_which_ivr_uses_it_and_the_ivr_hangs_up_there(world, tree, a
 
 def test_after_an_extension_length_change_the_notice_links_here(world, tree, app):
     client, prefix = tree
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         circle = db.session.get(Circle, world.a.circle_id)
         plan = circles.plan_length_change(circle, 4)
         circles.change_extension_length(circle, 4, plan.token, renumber=True)

@@ -28,7 +28,7 @@ def tree(request: Any, world: Any, browser: Any) -> tuple[Any, str]:
 
 
 def unique_at(app: Any, world: Any, extension: str) -> Unique | None:
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         unique = db.session.scalars(
             select(Unique).where(
                 Unique.circle_id == world.a.circle_id, Unique.extension == extension
@@ -40,7 +40,7 @@ def unique_at(app: Any, world: Any, extension: str) -> Unique | None:
 
 
 def count(app: Any, world: Any) -> int:
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         return len(
             db.session.scalars(select(Unique.id).where(Unique.circle_id == world.a.circle_id)).all()
         )
@@ -130,7 +130,7 @@ def test_bad_input_adds_nothing(world, tree, app, values, message):
 
 def test_another_tenants_pickup_group_is_refused(world, tree, app):
     client, prefix = tree
-    with app.app_context(), use_scope(world.b.scope):
+    with app.app_context(), use_scope(world.b.circle_scope):
         circle = db.session.get(Circle, world.b.circle_id)
         foreign = p.default_pickup_group(circle).id
     response = client.post(f"{prefix}/uniques/new", new(pickup_group_id=str(foreign)))
@@ -191,7 +191,7 @@ def test_changing_to_a_mobile_drops_the_sip_credentials(world, tree, app):
 def test_whispering_keeps_a_phone_off_au_and_phs(world, tree, app):
     """R8: whispering cannot target PHS terminals or au mobiles."""
     client, prefix = tree
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         db.session.get(Unique, world.a.unique_id).whispering = True  # type: ignore[union-attr]
         db.session.commit()
     path = f"{prefix}/uniques/{world.a.unique_id}"
@@ -214,7 +214,7 @@ def test_whispering_keeps_a_phone_off_au_and_phs(world, tree, app):
 
 def _use_everywhere(app: Any, world: Any) -> int:
     """Put phone 201 in an IVR's key 3, a broadcast room, and tick its monitoring."""
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         circle = db.session.get(Circle, world.a.circle_id)
         phone = db.session.get(Unique, world.a.unique_id)
         assert circle is not None and phone is not None
@@ -263,7 +263,7 @@ def test_removal_says_what_uses_the_phone_then_takes_it_out_everywhere(world, tr
     assert response.status_code == 302
     assert response.headers["Location"] == f"{prefix}/uniques"
     assert "受付 has been removed." in text(client.get(f"{prefix}/uniques"))
-    with app.app_context(), use_scope(world.a.scope):
+    with app.app_context(), use_scope(world.a.circle_scope):
         assert db.session.get(Unique, phone_id) is None
         assert db.session.scalars(select(RingGroupMember)).all() == []
         assert db.session.scalars(select(ConferenceMember)).all() == []

@@ -481,6 +481,7 @@ def cancel_everything(account: Account, circles: Sequence[Circle], *, now: datet
             if holding.cancellable_quantity > 0:
                 _cancel_circle_option(circle, kind, None, now, today)
         circle.options_version += 1
+        db.session.flush()  # inside the circle's scope, which its rows belong to
     for account_kind in {option.kind for option in services.account_options(account)}:
         _cancel_account_option(account, account_kind, now, today)
     account.options_version += 1

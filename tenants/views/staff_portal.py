@@ -53,13 +53,18 @@ def dashboard() -> Any:
 def account_detail(account_id: int) -> Any:
     account = get_or_404(Account, account_id)
     require(Action.ACCOUNT_VIEW)
+    return account_page(account)
+
+
+def account_page(account: Account, manager_form: Any = None, status: int = 200) -> Any:
+    """The customer's page; ``manager_form`` carries a refused invitation's errors."""
     return render_template(
         "tenants/account_detail.html",
         account=account,
         today=tokyo_today(),
         managers=staff_users.account_managers(account),
-        manager_form=ManagerInviteForm(),
-    )
+        manager_form=manager_form or ManagerInviteForm(),
+    ), status
 
 
 @bp.get("/circles/<int:circle_id>")

@@ -18,6 +18,7 @@ from tenants.models import Account, Reseller, Staff, StaffKind, StaffRole
 from tenants.services import staff_users
 from tenants.views.common import get_or_404, portal_only, staff_required
 from tenants.views.forms_util import validate_csrf_or_400
+from tenants.views.staff_portal import account_page
 
 bp = Blueprint("staff_users", __name__, url_prefix="/staff")
 
@@ -183,9 +184,4 @@ def invite_manager(account_id: int) -> Any:
             return redirect(url_for("staff_portal.account_detail", account_id=account.id))
         for name, messages in outcome.errors.items():
             getattr(form, name).errors = messages
-    return render_template(
-        "tenants/account_detail.html",
-        account=account,
-        manager_form=form,
-        managers=staff_users.account_managers(account),
-    ), 400
+    return account_page(account, form, 400)
