@@ -44,9 +44,9 @@ from invoices.models import PriceBookEntry
 from pbx_platform.db import db, utcnow
 from pbx_platform.permissions import Action
 from pbx_platform.sessions import open_session
+from pbx_platform.tenancy import Scope, circle_scope, use_scope
 from pbx_platform.tokens import Purpose
 from pbx_platform.tokens import issue as issue_token
-from pbx_platform.tenancy import Scope, circle_scope, use_scope
 from tenants.models import (
     Account,
     AccountOption,
