@@ -20,7 +20,7 @@ Policies exist at every level that the ORM scope applies: a table is narrowed to
 reseller, the account and the circle by the columns its model's ``__tenant_columns__``
 name (``circle.id`` is the circle level of ``circle``, ``account.id`` the account level
 of ``account``; a ``cart`` has a circle but is an account's, so it is not narrowed by
-circle). ``tests/test_rls.py`` checks that these levels are the ORM's.
+circle). ``tests/pbx_platform/test_rls.py`` checks that these levels are the ORM's.
 
 Called from migrations (as the schema owner). Idempotent: a later migration that adds
 a tenant table calls ``apply`` again. The key is (re)installed on every

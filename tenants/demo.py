@@ -36,6 +36,7 @@ from tenants.models import (
 from tenants.options import conference, ivr, outbound, recording
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind
+from tenants.scoping import each_circle
 from tenants.services import circles
 from tenants.services import provisioning as p
 from tenants.services.reseller_details import account_holder
@@ -288,14 +289,11 @@ def _ensure_ring_groups() -> None:
     for reseller_id in reseller_ids:
         with use_scope(Scope(reseller_id)):
             grouped = select(RingGroup.circle_id).where(RingGroup.extension.is_not(None))
-            for circle in db.session.scalars(select(Circle).where(Circle.id.not_in(grouped))):
+            lonely = list(db.session.scalars(select(Circle).where(Circle.id.not_in(grouped))))
+            for circle in each_circle(lonely):
                 phones = db.session.scalars(
                     select(Unique)
-                    .where(
-                        Unique.circle_id == circle.id,
-                        Unique.kind == UniqueKind.PHONE,
-                        Unique.extension.is_not(None),
-                    )
+                    .where(Unique.kind == UniqueKind.PHONE, Unique.extension.is_not(None))
                     .order_by(Unique.extension)
                     .limit(3)
                 ).all()
@@ -306,6 +304,7 @@ def _ensure_ring_groups() -> None:
                     if circles.extension_problem(circle, str(n)) is None
                 )
                 p.create_ring_group(circle, name="代表着信", extension=extension, members=phones)
+                db.session.flush()
 
 
 def _exists(slug: str) -> bool:

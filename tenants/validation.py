@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.validation import (
     NAME_MAX,
     Outcome,
@@ -59,10 +60,9 @@ def extension_problem(circle: Circle, extension: str, *, own_id: int | None = No
     """Why ``extension`` (already normalised) cannot be an extension in the circle
     (R13), or None. ``own_id``: the unique being changed, whose own extension is free.
 
-    The queries name the circle although circle logins and staff on one circle are
-    scoped to it: the directory of uniques is still also called under a reseller's
-    scope (the demo loader, tests), and a check that is wider than its scope would
-    say an extension of another circle is taken."""
+    Runs narrowed to the circle (``require_circle_scope``): the extensions in use are
+    those the scope shows, which are this circle's."""
+    require_circle_scope(circle.id)
     length = circle.extension_length
     if not extension_in_range(extension, length):
         low, high = EXTENSION_RANGES[length]
@@ -74,19 +74,13 @@ def extension_problem(circle: Circle, extension: str, *, own_id: int | None = No
         )
     taken_by = db.session.scalars(
         select(Unique.display_name)
-        .where(
-            Unique.circle_id == circle.id,
-            Unique.extension == extension,
-            Unique.id != (own_id or 0),
-        )
+        .where(Unique.extension == extension, Unique.id != (own_id or 0))
         .limit(1)
     ).first()
     if taken_by is not None:
         return _l("Extension %(ext)s is already used by %(name)s.", ext=extension, name=taken_by)
     group = db.session.scalars(
-        select(RingGroup.name)
-        .where(RingGroup.circle_id == circle.id, RingGroup.extension == extension)
-        .limit(1)
+        select(RingGroup.name).where(RingGroup.extension == extension).limit(1)
     ).first()
     if group is not None:
         return _l(

@@ -560,7 +560,7 @@ ROUTES: dict[str, Reach | Exempt] = {
         form={"name": "Boss", "email": "boss@a.test", "locale": "en"},
         needs=Needs(post=A.STAFF_MANAGE),
     ),
-    # -- customer accounts (tests/test_customers.py) ---------------------------------------
+    # -- customer accounts (tests/tenants/test_customers.py) ---------------------------------------
     "staff_portal.customers_list": Exempt(
         LIST + " (search and paging: test_customers)", Needs(get=A.ACCOUNT_VIEW), roles=STAFF
     ),

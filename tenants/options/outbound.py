@@ -15,7 +15,6 @@ flush, never commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -64,10 +63,6 @@ class SelectorInput:
     extension: str = ""
     phone_number_id: str = ""
     terminal: str = ""
-
-    @classmethod
-    def terminal_request(cls, form: Mapping[str, str]) -> str:
-        return "".join(form.get(name, "") for name in TERMINAL_FIELDS)
 
 
 def _selector_query() -> Any:

@@ -195,7 +195,7 @@ def _selector_form(entry: outbound.SelectorEntry | None) -> Any:
             name=form.get("name", ""),
             extension=form.get("extension", ""),
             phone_number_id=form.get("phone_number_id", ""),
-            terminal=outbound.SelectorInput.terminal_request(form),
+            terminal="".join(form.get(name, "") for name in outbound.TERMINAL_FIELDS),
         )
         try:
             outcome = outbound.save_selector(

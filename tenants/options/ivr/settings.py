@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +21,7 @@ import jpholiday
 from flask_babel import lazy_gettext as _l
 
 from pbx_platform.japanese import TOKYO
+from pbx_platform.validation import normalized
 from tenants.models import UniqueKind
 from tenants.options.models import Ivr
 
@@ -129,7 +129,7 @@ class IvrSettings:
 
 def clean(text: str | None) -> str:
     """Input as typed → NFKC (full-width digits and colons become ASCII), trimmed."""
-    return unicodedata.normalize("NFKC", text or "").strip()
+    return normalized(text)
 
 
 def is_open(ivr: Ivr | IvrSettings, at: datetime) -> bool:

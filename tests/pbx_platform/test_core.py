@@ -11,7 +11,7 @@ import pytest
 from pbx_platform.config import ConfigError, load_config
 from pbx_platform.security import tokens_match
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_reports_a_reachable_database(app):

@@ -23,7 +23,7 @@ from tenants.services import circles, directory
 from tenants.services import provisioning as p
 from tests.factories import in_circle
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 20)
 
 SERVICES: dict[str, Callable[[Circle], Any]] = {

@@ -39,7 +39,7 @@ from tenants.models import (
 from tests.factories import PASSWORD, World
 from tests.isolation_routes import Targets, build_targets
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

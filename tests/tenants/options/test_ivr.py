@@ -309,13 +309,13 @@ def test_create_an_ivr_in_both_trees(app, world, tree):
 @pytest.mark.parametrize(
     ("extension", "name", "message"),
     [
-        ("99", "Main", "Enter an extension from 200 to 899."),
-        ("abc", "Main", "Enter an extension from 200 to 899."),
-        ("201", "Main", "Extension 201 is already in use in this circle."),
-        ("400", "Main", "Extension 400 is already in use in this circle."),  # a ring group
+        ("99", "Main", "Enter an extension of 3 digits from 200 to 899."),
+        ("abc", "Main", "Enter an extension of 3 digits from 200 to 899."),
+        ("201", "Main", "Extension 201 is already used by 受付."),
+        ("400", "Main", "Extension 400 is already used by the ring group 代表."),
         ("500", "", "Enter a name."),
-        ("500", "x" * 81, "The name is longer than 80 characters."),
-        ("500", "a\x00b", "The name cannot contain control characters."),
+        ("500", "x" * 81, "Use at most 80 characters."),
+        ("500", "a\x00b", "Use plain text without line breaks or control characters."),
     ],
 )
 def test_create_refuses_bad_input_and_creates_nothing(app, world, portal, extension, name,
@@ -408,11 +408,11 @@ BAD_INPUT = [
     ({"digit_1": "outside", "digit_1_number": ""}, "Enter a valid phone number"),
     ({"timeout": ""}, "Choose a destination."),
     ({"after_hours": "ivr:"}, "Choose a destination from the list."),
-    ({"extension": "201"}, "Extension 201 is already in use in this circle."),
-    ({"extension": "9000"}, "Enter an extension from 200 to 899."),
+    ({"extension": "201"}, "Extension 201 is already used by 受付."),
+    ({"extension": "9000"}, "Enter an extension of 3 digits from 200 to 899."),
     ({"display_name": "  "}, "Enter a name."),
-    ({"display_name": "Main\x00"}, "The name cannot contain control characters."),
-    ({"extension": "５０\x00"}, "Enter an extension from 200 to 899."),
+    ({"display_name": "Main\x00"}, "Use plain text without line breaks or control characters."),
+    ({"extension": "５０\x00"}, "Enter an extension of 3 digits from 200 to 899."),
 ]
 
 
@@ -904,7 +904,7 @@ def test_the_service_validates_a_typed_input_without_a_request(app, world):
             with pytest.raises(rules.IvrError) as refused:
                 rules.settings_from_input(circle, ivr, bad)
     assert refused.value.errors == {
-        "extension": "Extension 201 is already in use in this circle.",
+        "extension": "Extension 201 is already used by 受付.",
         "display_name": "Enter a name.",
         "hours_mon": "Enter the times as HH:MM (for example 09:00).",
         "answer_after_seconds": "Enter a number from 0 to 60.",

@@ -4,7 +4,7 @@ Two people open the same settings page; the first saves; the second saves from t
 page as it was opened. The second save changes nothing, says that someone else
 changed the page since it was opened, and shows the current values (R18's cancel is
 a plain reload and needs nothing). Parallel saves on PostgreSQL are in
-tests/test_concurrency.py; the theme editor's cases in tests/test_themes.py.
+tests/test_concurrency.py; the theme editor's cases in tests/themes/test_themes.py.
 """
 
 from __future__ import annotations
