@@ -79,6 +79,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "SECRET_KEY": "e2e-secret",
             "SQLALCHEMY_DATABASE_URI": url,
             "RATELIMIT_STORAGE_URI": "memory://",
+            # No mail host: the mails are files here, which the tests read.
+            "MAIL_HOST": "",
+            "MAIL_DIR": str(tmp_path_factory.mktemp("e2e-mail")),
         }
     )
     # migrations/env.py prefers MIGRATE_DATABASE_URL: make sure it names this file.

@@ -3,6 +3,7 @@ development, as Celery tasks with a broker."""
 
 from __future__ import annotations
 
+import logging
 from email import message_from_bytes, policy
 
 from pbx_platform import mail
@@ -55,7 +56,13 @@ def test_a_rolled_back_savepoint_keeps_what_the_transaction_queued(app, mailbox)
     assert len(mailbox.messages) == 1
 
 
-def test_without_a_mail_host_messages_are_written_to_the_mail_folder(app, tmp_path, caplog):
+def test_without_a_mail_host_messages_are_written_to_the_mail_folder(
+    app, tmp_path, caplog, monkeypatch
+):
+    # A Celery worker started earlier in the run (tests/pbx_platform/test_jobs.py)
+    # configures logging and disables the loggers that existed then.
+    monkeypatch.setattr(mail.log, "disabled", False)
+    caplog.set_level(logging.WARNING, logger=mail.log.name)
     saved = app.config["MAIL_HOST"], app.config["MAIL_DIR"]
     app.config.update(MAIL_HOST="", MAIL_DIR=str(tmp_path))
     try:
