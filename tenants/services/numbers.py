@@ -295,6 +295,8 @@ def assign(circle: Circle, number_ids: Sequence[int]) -> list[CirclePhoneNumber]
 
 def circle_number(circle: Circle, circle_number_id: int) -> CirclePhoneNumber | None:
     row = db.session.get(CirclePhoneNumber, circle_number_id)
+    # Kept by hand: the number's id comes from the URL, and the page that asks may be
+    # the reseller's (numbers are a reseller-level pool); this keeps it to the circle.
     return row if row is not None and row.circle_id == circle.id else None
 
 
@@ -326,6 +328,8 @@ def release(circle: Circle, circle_number_id: int) -> str:
         db.session.delete(row)
         db.session.flush()
         if number_id is not None:
+            # Kept by hand: the inventory is the reseller's (not narrowed by circle), so
+            # the release names the circle that held the number.
             db.session.execute(
                 update(PhoneNumber)
                 .where(PhoneNumber.id == number_id, PhoneNumber.circle_id == circle.id)

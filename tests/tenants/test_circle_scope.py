@@ -21,6 +21,10 @@ from tenants.options import services as options
 from tenants.options.models import OptionKind
 from tenants.services import circles, directory
 from tenants.services import provisioning as p
+from tenants.services.circles import unique_csv
+from tenants.services.circles.ring_groups import member_candidates, ring_groups_to_set_up
+from tenants.services.circles.ring_groups import ring_groups as list_ring_groups
+from tenants.validation import extension_problem
 from tests.factories import in_circle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +51,12 @@ SERVICES: dict[str, Callable[[Circle], Any]] = {
     "circles.uniques_without_extension": circles.uniques_without_extension,
     "directory.circle_overview": directory.circle_overview,
     "provisioning.default_pickup_group": p.default_pickup_group,
+    "validation.extension_problem": lambda c: extension_problem(c, "250"),
+    "ring_groups.ring_groups": list_ring_groups,
+    "ring_groups.member_candidates": member_candidates,
+    "ring_groups.ring_groups_to_set_up": ring_groups_to_set_up,
+    "unique_csv.export_text": unique_csv.export_text,
+    "unique_csv.state_digest": unique_csv.state_digest,
 }
 
 
@@ -106,6 +116,11 @@ SCOPED_FILES = [
     "tenants/services/circles/extension_length.py",
     "tenants/services/directory.py",
     "tenants/services/provisioning.py",
+    "tenants/services/circles/ring_groups.py",
+    "tenants/services/circles/terminals.py",
+    "tenants/services/circles/unique_csv.py",
+    "tenants/services/numbers.py",
+    "tenants/validation.py",
 ]
 HAND_FILTER = re.compile(r"\w+\.circle_id == (circle\.id|circle_id|target\.circle\.id)")
 

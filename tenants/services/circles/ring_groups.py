@@ -17,6 +17,7 @@ from sqlalchemy.orm import attributes, selectinload
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import RingGroup, RingGroupMember, Unique, UniqueKind
 from tenants.options.models import Ivr
@@ -69,16 +70,15 @@ class IvrUse:
 def ring_groups(circle: Any) -> list[RingGroupRow]:
     """The circle's ring groups by extension (cleared ones last), with member counts:
     two statements."""
+    require_circle_scope(circle.id)
     groups = db.session.scalars(
-        select(RingGroup)
-        .where(RingGroup.circle_id == circle.id)
-        .order_by(RingGroup.extension.asc().nulls_last(), RingGroup.id)
+        select(RingGroup).order_by(RingGroup.extension.asc().nulls_last(), RingGroup.id)
     ).all()
     counts = dict(
         db.session.execute(
-            select(RingGroupMember.ring_group_id, func.count(RingGroupMember.id))
-            .where(RingGroupMember.circle_id == circle.id)
-            .group_by(RingGroupMember.ring_group_id)
+            select(RingGroupMember.ring_group_id, func.count(RingGroupMember.id)).group_by(
+                RingGroupMember.ring_group_id
+            )
         ).all()
     )
     return [RingGroupRow(group, int(counts.get(group.id, 0))) for group in groups]
@@ -86,21 +86,23 @@ def ring_groups(circle: Any) -> list[RingGroupRow]:
 
 def circle_ring_group(circle: Any, group_id: int) -> RingGroup | None:
     """The circle's ring group with this id and its members, or None."""
+    require_circle_scope(circle.id)
     if not 0 < group_id <= MAX_ID:
         return None
     return db.session.scalars(
         select(RingGroup)
-        .where(RingGroup.id == group_id, RingGroup.circle_id == circle.id)
+        .where(RingGroup.id == group_id)
         .options(selectinload(RingGroup.members).joinedload(RingGroupMember.unique))
     ).one_or_none()
 
 
 def member_candidates(circle: Any) -> list[Unique]:
     """The phones a ring group may ring (virtual uniques are not terminals)."""
+    require_circle_scope(circle.id)
     return list(
         db.session.scalars(
             select(Unique)
-            .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
+            .where(Unique.kind == UniqueKind.PHONE)
             .order_by(Unique.extension.asc().nulls_last(), Unique.id)
         ).all()
     )
@@ -176,7 +178,6 @@ def _members(circle: Any, choices: Sequence[MemberChoice], outcome: Outcome) -> 
         known = set(
             db.session.scalars(
                 select(Unique.id).where(
-                    Unique.circle_id == circle.id,
                     Unique.kind == UniqueKind.PHONE,
                     Unique.id.in_(seen),
                 )
@@ -196,6 +197,7 @@ def save_ring_group(
     Everything is checked before anything is written: a refused save changes nothing.
     A stale form (``version`` not the group's) raises ``StaleEdit``.
     """
+    require_circle_scope(circle.id)
     if group is not None:
         if group.circle_id != circle.id:
             raise CircleSettingsError(str(_l("This ring group is not in this circle.")))
@@ -299,15 +301,12 @@ def _ivr_places(ivr: Ivr, group_id: int) -> list[str]:
 
 
 def _ivrs_of(circle: Any) -> list[Ivr]:
-    return list(
-        db.session.scalars(
-            select(Ivr).where(Ivr.circle_id == circle.id).options(selectinload(Ivr.unique))
-        ).all()
-    )
+    return list(db.session.scalars(select(Ivr).options(selectinload(Ivr.unique))).all())
 
 
 def ring_group_uses(circle: Any, group: RingGroup) -> list[IvrUse]:
     """The IVRs (R5) that send callers to this ring group, and where in each."""
+    require_circle_scope(circle.id)
     uses = []
     for ivr in _ivrs_of(circle):
         places = _ivr_places(ivr, group.id)
@@ -322,6 +321,7 @@ HANGUP = {"type": "hangup"}
 def delete_ring_group(circle: Any, group: RingGroup) -> list[IvrUse]:
     """Delete a ring group with its members; an IVR that sent callers to it hangs up
     there instead (its page shows that destination, to be chosen again)."""
+    require_circle_scope(circle.id)
     if group.circle_id != circle.id:
         raise CircleSettingsError(str(_l("This ring group is not in this circle.")))
     uses = ring_group_uses(circle, group)
@@ -349,11 +349,8 @@ def delete_ring_group(circle: Any, group: RingGroup) -> list[IvrUse]:
 
 def ring_groups_to_set_up(circle: Any) -> int:
     """How many ring groups an R13 length change left without an extension."""
+    require_circle_scope(circle.id)
     return int(
-        db.session.scalar(
-            select(func.count(RingGroup.id)).where(
-                RingGroup.circle_id == circle.id, RingGroup.extension.is_(None)
-            )
-        )
+        db.session.scalar(select(func.count(RingGroup.id)).where(RingGroup.extension.is_(None)))
         or 0
     )

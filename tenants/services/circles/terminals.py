@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.routing import parse_id
+from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import (
     Circle,
@@ -84,6 +85,7 @@ def _issue_sip_credentials(unique: Unique) -> str:
 def create_terminal(circle: Circle, data: TerminalInput) -> TerminalOutcome:
     """Add a phone to the circle; a SIP phone or softphone gets its SIP credentials,
     whose secret is in the outcome (to show once). A refused form adds nothing."""
+    require_circle_scope(circle.id)
     lock_circle(circle)
     outcome = TerminalOutcome(
         values={
@@ -186,9 +188,7 @@ def _points_to(destination: Any, unique_id: int) -> bool:
 
 
 def _ivrs_using(circle: Circle, unique: Unique) -> list[Ivr]:
-    ivrs = db.session.scalars(
-        select(Ivr).where(Ivr.circle_id == circle.id).options(selectinload(Ivr.unique))
-    ).all()
+    ivrs = db.session.scalars(select(Ivr).options(selectinload(Ivr.unique))).all()
     return [
         ivr
         for ivr in ivrs
@@ -199,12 +199,13 @@ def _ivrs_using(circle: Circle, unique: Unique) -> list[Ivr]:
 
 
 def removal_plan(circle: Circle, unique: Unique) -> RemovalPlan:
+    require_circle_scope(circle.id)
     plan = RemovalPlan()
     plan.ring_groups = list(
         db.session.scalars(
             select(RingGroup.name)
             .join(RingGroupMember, RingGroupMember.ring_group_id == RingGroup.id)
-            .where(RingGroupMember.circle_id == circle.id, RingGroupMember.unique_id == unique.id)
+            .where(RingGroupMember.unique_id == unique.id)
             .order_by(RingGroup.name)
         ).all()
     )
@@ -214,7 +215,7 @@ def removal_plan(circle: Circle, unique: Unique) -> RemovalPlan:
             select(Unique.display_name)
             .join(ConferenceRoom, ConferenceRoom.unique_id == Unique.id)
             .join(ConferenceMember, ConferenceMember.room_id == ConferenceRoom.id)
-            .where(ConferenceMember.circle_id == circle.id, ConferenceMember.unique_id == unique.id)
+            .where(ConferenceMember.unique_id == unique.id)
             .order_by(Unique.display_name)
         ).all()
     )
@@ -232,6 +233,7 @@ def remove_terminal(circle: Circle, unique: Unique, *, version: int | None = Non
     """Remove a phone and take it out of everything that used it (see the module); the
     plan returned is what was changed. Recordings of its calls stay (R6). A stale
     confirmation (``version``) raises ``StaleEdit`` and removes nothing."""
+    require_circle_scope(circle.id)
     if unique.circle_id != circle.id or unique.kind != UniqueKind.PHONE:
         raise ValueError("not a terminal of this circle")
     if version is not None:
@@ -241,15 +243,11 @@ def remove_terminal(circle: Circle, unique: Unique, *, version: int | None = Non
         if version is not None:
             claim_edit(unique, version)
         for member in db.session.scalars(
-            select(RingGroupMember).where(
-                RingGroupMember.circle_id == circle.id, RingGroupMember.unique_id == unique.id
-            )
+            select(RingGroupMember).where(RingGroupMember.unique_id == unique.id)
         ):
             db.session.delete(member)
         for broadcast in db.session.scalars(
-            select(ConferenceMember).where(
-                ConferenceMember.circle_id == circle.id, ConferenceMember.unique_id == unique.id
-            )
+            select(ConferenceMember).where(ConferenceMember.unique_id == unique.id)
         ):
             db.session.delete(broadcast)
         for ivr in _ivrs_using(circle, unique):

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
+from pbx_platform.tenancy import require_circle_scope
 from tenants.models import Circle, PickupGroup, RingGroup, Unique, UniqueKind
 from tenants.services.circles.common import CircleSettingsError, StaleConfirmation
 from tenants.services.circles.pickup_groups import pickup_group_choices
@@ -94,13 +95,14 @@ def _phones(circle: Circle) -> list[Unique]:
     return list(
         db.session.scalars(
             select(Unique)
-            .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
+            .where(Unique.kind == UniqueKind.PHONE)
             .order_by(Unique.extension.asc().nulls_last(), Unique.id)
         ).all()
     )
 
 
 def export_text(circle: Circle) -> str:
+    require_circle_scope(circle.id)
     groups = {group.id: group.name for group in pickup_group_choices(circle)}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -121,6 +123,7 @@ def export_text(circle: Circle) -> str:
 def export_csv(circle: Circle, encoding: str) -> bytes:
     """The phones as CSV in ``encoding`` (``utf-8-sig`` or ``cp932``). A name CP932
     cannot hold raises ``CircleSettingsError`` (export UTF-8 instead)."""
+    require_circle_scope(circle.id)
     if encoding not in ENCODINGS:
         raise CircleSettingsError(str(_l("Choose UTF-8 or Shift_JIS (CP932).")))
     try:
@@ -161,6 +164,7 @@ def decode(data: bytes) -> str:
 def state_digest(circle: Circle) -> str:
     """What an import depends on: the circle's uniques, ring group extensions and pickup
     groups. A preview made against another state is stale."""
+    require_circle_scope(circle.id)
     digest = hashlib.sha256(f"c{circle.id}:{circle.extension_length}".encode())
     for row in db.session.execute(
         select(
@@ -171,21 +175,15 @@ def state_digest(circle: Circle) -> str:
             Unique.carrier,
             Unique.pickup_group_id,
             Unique.edit_version,
-        )
-        .where(Unique.circle_id == circle.id)
-        .order_by(Unique.id)
+        ).order_by(Unique.id)
     ):
         digest.update(repr(tuple(row)).encode())
     for group_row in db.session.execute(
-        select(RingGroup.id, RingGroup.extension)
-        .where(RingGroup.circle_id == circle.id)
-        .order_by(RingGroup.id)
+        select(RingGroup.id, RingGroup.extension).order_by(RingGroup.id)
     ):
         digest.update(repr(tuple(group_row)).encode())
     for pickup_row in db.session.execute(
-        select(PickupGroup.id, PickupGroup.name)
-        .where(PickupGroup.circle_id == circle.id)
-        .order_by(PickupGroup.id)
+        select(PickupGroup.id, PickupGroup.name).order_by(PickupGroup.id)
     ):
         digest.update(repr(tuple(pickup_row)).encode())
     return digest.hexdigest()
@@ -206,6 +204,7 @@ def _header(first: list[str]) -> None:
 
 def preview_import(circle: Circle, data: bytes) -> ImportPreview:
     """Every row checked as the import would apply it; every problem listed."""
+    require_circle_scope(circle.id)
     text = decode(data)
     preview = ImportPreview(sha256=hashlib.sha256(data).hexdigest(), state=state_digest(circle))
     try:
@@ -309,6 +308,7 @@ def apply_import(circle: Circle, data: bytes, *, state: str) -> ImportResult:
     """Apply a previewed file: only if the circle is as it was previewed and the file
     has no problem (else ``StaleConfirmation`` / ``CircleSettingsError``, nothing
     applied). SIP phones added get their credentials; the secrets are returned once."""
+    require_circle_scope(circle.id)
     if state != state_digest(circle):
         raise StaleConfirmation(
             str(
