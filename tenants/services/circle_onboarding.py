@@ -7,7 +7,6 @@ unless staff chose another R17 policy. Services flush; the request commits.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -19,10 +18,10 @@ from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.passwords import hash_password, login_id_problems, login_key, normalize_login_id
 from tenants.models import Account, Circle, PasswordPolicy
-from tenants.services import provisioning
+from tenants.services import numbers, provisioning
 from tenants.services.circles.common import EXTENSION_LENGTHS
 from tenants.services.credentials import generate_password
-from tenants.validation import Outcome
+from tenants.validation import Outcome, normalized
 from tenants.validation import name_problem as display_name_problem
 
 DEFAULT_EXTENSION_LENGTH = 3
@@ -37,6 +36,8 @@ class NewCircle:
     login_id: str
     extension_length: str
     policy: str = PasswordPolicy.FORCE.value
+    # Numbers of the reseller's pool for the circle (0: an id that was not a number).
+    number_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -64,17 +65,19 @@ def _login_id_taken(key: str) -> bool:
 
 def create_circle(account: Account, data: NewCircle) -> Created:
     """Create a circle of ``account`` with its Default pickup group (R16), a login ID
-    unique within the reseller (R14), an extension length (R13) and a generated first
-    password; R17 *force* unless chosen otherwise. A refused form creates nothing."""
-    name = unicodedata.normalize("NFKC", data.name or "").strip()
+    unique within the reseller (R14), an extension length (R13), the chosen numbers of
+    the reseller's pool (each on at most one circle) and a generated first password;
+    R17 *force* unless chosen otherwise. A refused form creates nothing."""
+    name = normalized(data.name)
     login_id = normalize_login_id(data.login_id or "")
-    length_text = unicodedata.normalize("NFKC", data.extension_length or "").strip()
+    length_text = normalized(data.extension_length)
     outcome = Outcome(
         values={
             "name": name,
             "login_id": login_id,
             "extension_length": length_text,
             "policy": (data.policy or "").strip(),
+            "number_ids": list(data.number_ids),
         }
     )
     problem = display_name_problem(name)
@@ -103,9 +106,15 @@ def create_circle(account: Account, data: NewCircle) -> Created:
                 extension_length=length,
                 policy=policy,
             )
+            if data.number_ids:
+                numbers.assign(circle, data.number_ids)
     except IntegrityError:
         # Another request took the login ID between the check and the insert.
         outcome.add("login_id", TAKEN)
+        return Created(outcome)
+    except numbers.NumberError as exc:
+        # A number not in the pool, or taken meanwhile: the circle is not created either.
+        outcome.add("phone_number_id", str(exc))
         return Created(outcome)
     return Created(outcome, circle, password)
 

@@ -15,7 +15,7 @@ from pbx_platform.permissions import Action, require
 from pbx_platform.tenancy import narrow_request_scope
 from tenants.forms import POLICY_LABELS
 from tenants.models import Account, Circle, PasswordPolicy
-from tenants.services import circle_onboarding, circles
+from tenants.services import circle_onboarding, circles, numbers
 from tenants.views.common import get_or_404
 from tenants.views.forms_util import validate_csrf_or_400
 from tenants.views.staff_portal import bp, portal_staff
@@ -45,6 +45,7 @@ def new_circle(account_id: int) -> Any:
         "login_id": "",
         "extension_length": str(circle_onboarding.DEFAULT_EXTENSION_LENGTH),
         "policy": PasswordPolicy.FORCE.value,
+        "number_ids": [],
     }
     errors: dict[str, list[str]] = {}
     status = 200
@@ -58,6 +59,10 @@ def new_circle(account_id: int) -> Any:
                 login_id=form.get("login_id", ""),
                 extension_length=form.get("extension_length", ""),
                 policy=form.get("policy", ""),
+                number_ids=tuple(
+                    int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 9 else 0
+                    for raw in form.getlist("phone_number_id")[:200]
+                ),
             ),
         )
         if created.outcome.ok and created.circle is not None:
@@ -80,6 +85,7 @@ def new_circle(account_id: int) -> Any:
         errors=errors,
         policies=_policies(),
         lengths=_lengths(),
+        free_numbers=numbers.free_numbers(),
     ), status
 
 

@@ -206,3 +206,47 @@ def test_reset_of_another_tenants_circle_is_not_found(world, admin):
     path = f"/staff/circles/{world.b.circle_id}/password-reset"
     assert admin.get(path).status_code == 404
     assert admin.post(path, {"policy": "force"}).status_code == 404
+
+
+def _pool(app: Any, tenant: Any, *numbers: str) -> list[int]:
+    """Free numbers in the tenant reseller's inventory."""
+    from tenants.models import NumberKind, Reseller
+    from tenants.services import provisioning as p
+
+    with app.app_context(), use_scope(tenant.scope):
+        reseller = db.session.get(Reseller, tenant.reseller_id)
+        ids = [p.add_inventory_number(reseller, n, NumberKind.LANDLINE).id for n in numbers]
+        db.session.commit()
+    return ids
+
+
+def test_a_new_circle_takes_its_numbers_from_the_pool(world, admin, app):
+    from tenants.models import PhoneNumber
+
+    first, second = _pool(app, world.a, "03-5555-0101", "03-5555-0102")
+    path = f"/staff/accounts/{world.a.account_id}/circles/new"
+    form_page = text(admin.get(path))
+    assert "03-5555-0101" in form_page and "03-5555-0102" in form_page
+    response = admin.post(path, {**new_form(), "phone_number_id": [str(first), str(second)]})
+    assert response.status_code == 200
+    circle = circle_by_login(app, world, "alpha-hq")
+    assert circle is not None
+    with app.app_context(), use_scope(world.a.scope):
+        held = db.session.scalars(
+            select(PhoneNumber.e164).where(PhoneNumber.circle_id == circle.id)
+        ).all()
+    assert sorted(held) == ["+81355550101", "+81355550102"]
+    # Taken now: the next circle's form no longer offers them.
+    assert "03-5555-0101" not in text(admin.get(path))
+
+
+@pytest.mark.parametrize("forged", ["other reseller", "not a number"])
+def test_a_number_outside_the_pool_creates_no_circle(world, admin, app, forged):
+    (foreign,) = _pool(app, world.b, "06-5555-0199")
+    raw = str(foreign) if forged == "other reseller" else "１２"
+    pin_locale(admin, "en")
+    path = f"/staff/accounts/{world.a.account_id}/circles/new"
+    response = admin.post(path, {**new_form(), "phone_number_id": raw})
+    assert response.status_code == 422
+    assert "That number is not in your pool." in text(response)
+    assert circle_by_login(app, world, "alpha-hq") is None
