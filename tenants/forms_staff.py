@@ -53,6 +53,10 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=_LENIENT)])
 
 
+class CircleForgotPasswordForm(FlaskForm):
+    login_id = StringField(_l("Login ID"), validators=[DataRequired(), Length(max=_LENIENT)])
+
+
 class SetPasswordForm(FlaskForm):
     """R15: the new password twice."""
 

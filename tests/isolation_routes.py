@@ -523,6 +523,7 @@ ROUTES: dict[str, Reach | Exempt] = {
     ),
     # -- password recovery and invitations ---------------------------------------------------
     "recovery.staff_forgot": Exempt(LOGIN, PUBLIC, form={"email": "admin@a.test"}),
+    "recovery.circle_forgot": Exempt(LOGIN, PUBLIC, form={"login_id": "alpha-circle"}),
     "recovery.console_forgot": Exempt(LOGIN, PUBLIC),
     "recovery.staff_invitation": Exempt(TOKEN_LINK, PUBLIC),
     "recovery.staff_reset": Exempt(TOKEN_LINK, PUBLIC),

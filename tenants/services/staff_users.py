@@ -33,6 +33,7 @@ from pbx_platform import mail, sessions, tokens
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.i18n import LOCALES
+from pbx_platform.japanese import tokyo_today
 from pbx_platform.models import LoginToken
 from pbx_platform.net import public_url
 from pbx_platform.passwords import hash_password, login_key, password_problems
@@ -499,6 +500,19 @@ def request_staff_reset(email: str, *, console: bool, locale: str | None) -> Non
         link=link,
         minutes=int(tokens.LIFETIMES[Purpose.RESET].total_seconds() // 60),
     )
+
+
+def request_circle_reset(login_id: str) -> None:
+    """A circle's own "Forgot your password?": a 1-hour link to the recovery address of
+    the circle with this login ID on this host's reseller (R14), when it has one and may
+    log in; nothing at all otherwise. The caller answers the same either way."""
+    key = login_key(login_id)
+    if not key or len(key) > 64 or "\x00" in key:
+        return
+    circle = db.session.scalars(select(Circle).where(Circle.login_id_key == key)).first()
+    if circle is None or circle.account.login_refused(tokyo_today()):
+        return
+    send_circle_reset(circle)
 
 
 def send_circle_reset(circle: Circle) -> bool:

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from pbx_platform.extensions import limiter
 from pbx_platform.passwords import login_key
 from pbx_platform.tokens import Purpose, TokenState
-from tenants.forms_staff import ForgotPasswordForm, SetPasswordForm
+from tenants.forms_staff import CircleForgotPasswordForm, ForgotPasswordForm, SetPasswordForm
 from tenants.services import staff_users
 from tenants.views.common import portal_only
 
@@ -29,6 +29,10 @@ bp = Blueprint("recovery", __name__)
 SENT = _l(
     "If an account with this e-mail address exists, we have sent a link to reset the "
     "password. The link is valid for one hour. Check your inbox, and your spam folder."
+)
+CIRCLE_SENT = _l(
+    "If this circle has a recovery address, we have sent a link to reset the password "
+    "there. The link is valid for one hour. If it has none, ask your administrator."
 )
 LINK_STATUS = {TokenState.UNKNOWN: 404, TokenState.EXPIRED: 410, TokenState.USED: 410}
 
@@ -53,6 +57,27 @@ forgot_limits = [
         _per_address, scope="forgot-address", key_func=_address_key, methods=["POST"]
     ),
 ]
+
+
+def _login_id_key() -> str:
+    """The circle form's limit keys on the login ID it looks up (as the login does)."""
+    portal = g.get("portal")
+    raw = request.form.get("login_id", "")
+    return f"forgot-circle:{portal.reseller_id if portal else '-'}:{login_key(raw)[:64]}"
+
+
+circle_forgot_limits = [
+    limiter.shared_limit(_per_ip, scope="forgot-ip", methods=["POST"]),
+    limiter.shared_limit(
+        _per_address, scope="forgot-login-id", key_func=_login_id_key, methods=["POST"]
+    ),
+]
+
+
+def _circle_limited(view: Any) -> Any:
+    for decorate in circle_forgot_limits:
+        view = decorate(view)
+    return view
 
 
 def _limited(view: Any) -> Any:
@@ -83,6 +108,26 @@ def _forgot(*, console: bool, login_endpoint: str) -> Any:
 def staff_forgot() -> Any:
     portal_only(is_console=False)
     return _forgot(console=False, login_endpoint="auth.staff_login")
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@_circle_limited
+def circle_forgot() -> Any:
+    """A circle's own reset, to its recovery address (set on its recovery page)."""
+    portal_only(is_console=False)
+    form = CircleForgotPasswordForm()
+    if form.validate_on_submit():
+        staff_users.request_circle_reset(form.login_id.data or "")
+        flash(CIRCLE_SENT, "info")
+        return redirect(url_for("recovery.circle_forgot"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "tenants/forgot_password.html",
+        form=form,
+        action=url_for("recovery.circle_forgot"),
+        login_url=url_for("auth.circle_login"),
+        circle=True,
+    ), status
 
 
 @bp.route("/console/password/forgot", methods=["GET", "POST"])

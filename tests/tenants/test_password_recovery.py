@@ -279,3 +279,52 @@ def test_sessions_of_the_circle_end_when_the_password_is_set(world, browser, mai
     )
     with app.app_context(), use_scope(world.a.scope):
         assert open_session_ids("circle", world.a.circle_id) == ()
+
+
+CIRCLE_SENT = (
+    "If this circle has a recovery address, we have sent a link to reset the password "
+    "there. The link is valid for one hour. If it has none, ask your administrator."
+)
+
+
+def _circle_forgot(client, login_id):
+    return client.post("/password/forgot", {"login_id": login_id}, token_from="/password/forgot")
+
+
+def test_a_circle_asks_for_its_own_reset_from_the_login_page(world, browser, mailbox, app):
+    assert _set_recovery(_staff_client(world, browser, "admin"), world, "desk@customer.jp")
+    mailbox.clear()
+    guest = _english(browser(world.a.host))
+    assert "/password/forgot" in guest.get("/login").get_data(as_text=True)
+    # The login ID as a Japanese keyboard may type it: full width, upper case.
+    answer = _circle_forgot(guest, "ＡＬＰＨＡ－ＣＩＲＣＬＥ")
+    assert answer.status_code == 302
+    assert CIRCLE_SENT in guest.get(answer.location).get_data(as_text=True)
+    mail = mailbox.only()
+    assert mail.envelope_to == ("desk@customer.jp",)
+    path = mail.path_of_link()
+    assert path.startswith("/password/reset?token=")
+    done = guest.post(path, {"new_password": NEW_PASSWORD, "new_password_repeat": NEW_PASSWORD})
+    assert done.status_code == 302
+    assert guest.login_circle(world.a.circle_login, NEW_PASSWORD).status_code == 302
+
+
+def test_a_circle_without_an_address_and_an_unknown_id_get_the_same_answer(world, browser, mailbox):
+    guest = _english(browser(world.a.host))
+    known = _circle_forgot(guest, world.a.circle_login)  # no recovery address
+    unknown = _circle_forgot(guest, "nobody-here")
+    other_reseller = _circle_forgot(guest, world.b.circle_login)
+    assert known.status_code == unknown.status_code == other_reseller.status_code == 302
+    assert known.location == unknown.location == other_reseller.location
+    assert CIRCLE_SENT in guest.get(known.location).get_data(as_text=True)
+    assert mailbox.messages == []
+
+
+def test_the_circle_reset_form_is_limited_per_login_id(world, browser, mailbox):
+    guest = _english(browser(world.a.host))
+    for _ in range(3):
+        assert _circle_forgot(guest, world.a.circle_login).status_code == 302
+    limited = _circle_forgot(guest, "ALPHA-CIRCLE")  # the same ID, otherwise written
+    assert limited.status_code == 429
+    assert "Too many attempts." in limited.get_data(as_text=True)
+    assert _circle_forgot(guest, world.a.other_circle_login).status_code == 302
