@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("URL_SCHEME", "", env="PBX_URL_SCHEME"),
     Setting("FORGOT_PER_ADDRESS", "3 per hour", env="PBX_FORGOT_PER_ADDRESS"),
     Setting("FORGOT_PER_IP", "10 per hour", env="PBX_FORGOT_PER_IP"),
+    # Recordings and IVR prompts (pbx_platform.storage): file (under STORAGE_DIR) or s3.
+    Setting("STORAGE", "file", env="PBX_STORAGE"),
+    Setting("STORAGE_DIR", "", env="PBX_STORAGE_DIR"),
 )
 
 
@@ -99,6 +102,10 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
 
     if config["MAIL_SECURITY"] not in {"starttls", "ssl", "none"}:
         raise ConfigError("PBX_MAIL_SECURITY must be starttls, ssl or none")
+    if config["STORAGE"] not in {"file", "s3"}:
+        raise ConfigError("PBX_STORAGE must be file or s3")
+    if not config["STORAGE_DIR"]:
+        config["STORAGE_DIR"] = str(Path(instance_path) / "recordings")
     if not config["MAIL_DIR"]:
         config["MAIL_DIR"] = str(Path(instance_path) / "mail")
     if not config["URL_SCHEME"]:

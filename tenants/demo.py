@@ -17,6 +17,8 @@ from sqlalchemy import select
 from pbx_platform.db import db
 from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, use_scope
 from tenants import hooks
+from tenants.calls import records
+from tenants.calls.models import Direction, Disposition
 from tenants.models import (
     Account,
     AccountOptionKind,
@@ -449,15 +451,56 @@ def _load_options(circle: Circle) -> None:
             today,
         )
     )
-    now = datetime.now(UTC)
-    for days_ago in (0, 1, 3):
-        recording.store(
-            circle,
-            started_at=now - timedelta(days=days_ago, hours=2),
-            wav=_tone(),
-            duration_seconds=2,
-            remote_number="+81355550000",
+    _load_calls(circle)
+
+
+DEMO_PARTIES = ("+81355550000", "+819012345678", "+81452221111", "+81120123456")
+
+
+def _load_calls(circle: Circle) -> None:
+    """Two weeks of calls on the circle's phones, the answered ones of the last four
+    days recorded: what the call history and the archive show."""
+    phones = db.session.scalars(
+        select(Unique)
+        .where(Unique.circle_id == circle.id, Unique.kind == UniqueKind.PHONE)
+        .order_by(Unique.extension)
+    ).all()
+    now = datetime.now(UTC).replace(microsecond=0)
+    directions = (Direction.IN, Direction.OUT, Direction.IN, Direction.INTERNAL)
+    outcomes = (Disposition.ANSWERED,) * 3 + (Disposition.NO_ANSWER, Disposition.BUSY)
+    for n in range(42):
+        phone = phones[n % len(phones)]
+        direction = directions[n % len(directions)]
+        disposition = outcomes[n % len(outcomes)]
+        started = now - timedelta(hours=8 * n + 1, minutes=7 * n % 60)
+        answered = started + timedelta(seconds=6) if disposition == Disposition.ANSWERED else None
+        ended = (answered or started) + timedelta(seconds=30 + 17 * n % 400)
+        party = (
+            (phones[(n + 1) % len(phones)].extension or "")
+            if direction == Direction.INTERNAL
+            else DEMO_PARTIES[n % len(DEMO_PARTIES)]
         )
+        caller, called = (
+            (phone.extension or "", party)
+            if direction == Direction.OUT
+            else (party, phone.extension or "")
+        )
+        call, _ = records.add(
+            circle,
+            records.CallInput(
+                call_id=f"demo-{circle.id}-{n:04d}",
+                direction=direction,
+                started_at=started,
+                answered_at=answered,
+                ended_at=ended,
+                disposition=disposition,
+                unique=phone,
+                caller=caller,
+                called=called,
+            ),
+        )
+        if answered is not None and (now - started).days < 4 and not phone.recording_refused:
+            recording.store(circle, call, [_tone(frequency=300 + 20 * n)])
 
 
 def _ensure(outcome: Outcome) -> None:

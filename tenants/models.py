@@ -64,6 +64,8 @@ class Reseller(EditVersioned, TenantScoped, Timestamped, Model):
     # While set, the reseller's portal refuses every login and shows a notice; nothing
     # of the reseller is deleted.
     suspended_at: Mapped[datetime | None]
+    # R6: how long recordings are kept after a circle's recording option has ended.
+    recording_retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
 
     @property
     def is_suspended(self) -> bool:

@@ -94,6 +94,7 @@ def app(
             "WTF_CSRF_ENABLED": True,
             # Mails of tests that do not read them (no ``mailbox``) land here.
             "MAIL_DIR": str(tmp_path_factory.mktemp("mail")),
+            "STORAGE_DIR": str(tmp_path_factory.mktemp("recordings")),
         }
     )
     with app.app_context():

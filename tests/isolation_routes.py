@@ -41,12 +41,14 @@ from typing import Any
 from sqlalchemy import select
 
 from invoices.models import PriceBookEntry
+from pbx_platform import storage
 from pbx_platform.db import db, utcnow
 from pbx_platform.permissions import Action
 from pbx_platform.sessions import open_session
 from pbx_platform.tenancy import Scope, circle_scope, use_scope
 from pbx_platform.tokens import Purpose
 from pbx_platform.tokens import issue as issue_token
+from tenants.calls.models import CallRecord, Direction, Disposition
 from tenants.models import (
     Account,
     AccountOption,
@@ -753,9 +755,37 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
         circle, extension=f"{prefix}7", display_name="ivr", kind=UniqueKind.IVR
     )
     conference = ConferenceRoom(**tenant_ids, unique_id=room.id)
-    ivr = Ivr(**tenant_ids, unique_id=ivr_unique.id, prompt_wav=WAV, prompt_source="upload")
+    ivr = Ivr(**tenant_ids, unique_id=ivr_unique.id, prompt_source="upload")
+    stored_prompt = storage.get_store().put(f"prompts/{circle.id}", [WAV])
+    ivr.prompt_key, ivr.prompt_sha256, ivr.prompt_bytes = (
+        stored_prompt.key,
+        stored_prompt.sha256,
+        stored_prompt.size,
+    )
+    call = CallRecord(
+        **tenant_ids,
+        call_id=f"iso-{circle.id}",
+        unique_id=phone.id,
+        extension=phone.extension,
+        direction=Direction.IN,
+        caller="+81355550000",
+        called=phone.extension or "",
+        started_at=utcnow(),
+        answered_at=utcnow(),
+        ended_at=utcnow(),
+        disposition=Disposition.ANSWERED,
+    )
+    db.session.add(call)
+    db.session.flush()
+    stored_wav = storage.get_store().put(f"recordings/{circle.id}", [WAV])
     recording = Recording(
-        **tenant_ids, unique_id=phone.id, started_at=utcnow(), size_bytes=len(WAV), wav=WAV
+        **tenant_ids,
+        call_record_id=call.id,
+        unique_id=phone.id,
+        started_at=call.started_at,
+        size_bytes=stored_wav.size,
+        sha256=stored_wav.sha256,
+        storage_key=stored_wav.key,
     )
     cart = Cart(**tenant_ids, owner=f"circle:{circle.id}")
     # One open cart per owner and target: the sibling circle's is an earlier, confirmed one.

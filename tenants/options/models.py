@@ -7,12 +7,12 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -24,7 +24,9 @@ from pbx_platform.db import (
     Model,
     Timestamped,
     str_enum,
+    utcnow,
 )
+from tenants.calls.models import CallRecord
 from tenants.models import CirclePhoneNumber, Unique
 
 
@@ -224,7 +226,8 @@ class Ivr(CircleOwned, Timestamped, Model):
     ``closed_on_holidays``: Japanese public holidays count as closed. Destinations are
     {"type": "unique"|"conference"|"ivr", "id": <Unique.id>}, {"type": "ring_group",
     "id": <RingGroup.id>}, {"type": "outside", "number": <E.164>} or {"type": "hangup"};
-    ``digit_map`` maps "0"-"9", "*", "#" to one. ``prompt_wav``: 8 kHz mono 16-bit PCM.
+    ``digit_map`` maps "0"-"9", "*", "#" to one. ``prompt_key``: an 8 kHz mono 16-bit
+    PCM WAV in the object storage.
     """
 
     __tablename__ = "ivr"
@@ -240,7 +243,10 @@ class Ivr(CircleOwned, Timestamped, Model):
     channels: Mapped[int] = mapped_column(Integer, default=2)
     digit_map: Mapped[dict[str, dict[str, object]]] = mapped_column(JSON, default=dict)
     timeout_destination: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    prompt_wav: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The prompt's file in the object storage (``pbx_platform.storage``).
+    prompt_key: Mapped[str | None] = mapped_column(String(80))
+    prompt_sha256: Mapped[str | None] = mapped_column(String(64))
+    prompt_bytes: Mapped[int | None] = mapped_column(Integer)
     prompt_source: Mapped[str | None] = mapped_column(String(20))  # upload | speech
     prompt_text: Mapped[str | None] = mapped_column(String(500))
 
@@ -255,20 +261,52 @@ class RecordingLimit(CircleOwned, Timestamped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circle.id", ondelete="CASCADE"), unique=True)
     limit_gb: Mapped[int] = mapped_column(Integer, default=100)
+    # The exact bytes of the circle's recordings: changed in the same transaction as
+    # the recording rows, by one conditional UPDATE that also checks the limit.
+    used_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Recording(CircleOwned, Model):
-    """One recorded call (R6), as a PBX node delivered it: 8 kHz mono WAV."""
+    """The recording of one call (R6), as a PBX node uploaded it: a WAV file in the
+    object storage (``pbx_platform.storage``), named by its SHA-256.
+
+    ``unique_id`` and ``started_at`` repeat the call's, so that the archive's day range
+    and its choice of uniques read this table alone. ``size_bytes`` is counted into
+    ``RecordingLimit.used_bytes`` in the same transaction as the row is added or
+    deleted."""
 
     __tablename__ = "recording"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    call_record_id: Mapped[int] = mapped_column(
+        ForeignKey("call_record.id", ondelete="CASCADE"), unique=True
+    )
     unique_id: Mapped[int | None] = mapped_column(
         ForeignKey("unique_entry.id", ondelete="SET NULL"), index=True
     )
     started_at: Mapped[datetime] = mapped_column(index=True)
     duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    direction: Mapped[str] = mapped_column(String(10), default="in")
-    remote_number: Mapped[str] = mapped_column(String(20), default="")
-    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
-    wav: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[CallRecord] = relationship()
+
+    __table_args__ = (
+        Index("ix_recording_circle_started", "circle_id", "started_at", "id"),
+        CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+    )
+
+
+class RecordingStorageDay(CircleOwned, Model):
+    """A circle's stored recording bytes at the end of one day, Japan time (R6's chart;
+    invoicing bills the month's peak, R24)."""
+
+    __tablename__ = "recording_storage_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (UniqueConstraint("circle_id", "day"),)

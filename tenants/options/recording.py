@@ -5,17 +5,20 @@ from __future__ import annotations
 import io
 import math
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
+from pbx_platform import storage
 from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.tenancy import require_circle_scope
 from pbx_platform.versioning import check_edit, claim_edit
+from tenants.calls.models import CallRecord
 from tenants.models import Circle, Unique, UniqueKind
 from tenants.options import services
 from tenants.options.dates import TOKYO
@@ -68,10 +71,11 @@ def _limit_row(circle: Circle) -> RecordingLimit | None:
 
 
 def usage(circle: Circle) -> Usage:
-    require_circle_scope(circle.id)
-    used = db.session.scalar(select(func.coalesce(func.sum(Recording.size_bytes), 0)))
+    """The exact counter (``RecordingLimit.used_bytes``), kept with the rows."""
     row = _limit_row(circle)
-    return Usage(used_bytes=int(used or 0), limit_gb=row.limit_gb if row else DEFAULT_LIMIT_GB)
+    if row is None:
+        return Usage(used_bytes=0, limit_gb=DEFAULT_LIMIT_GB)
+    return Usage(used_bytes=row.used_bytes, limit_gb=row.limit_gb)
 
 
 def downloads_allowed(circle: Circle, today: date) -> bool:
@@ -143,49 +147,180 @@ def set_limit(circle: Circle, limit_gb: int, today: date) -> None:
         db.session.flush()
 
 
-def store(
-    circle: Circle,
-    *,
-    started_at: datetime,
-    wav: bytes,
-    unique: Unique | None = None,
-    duration_seconds: int = 0,
-    direction: str = "in",
-    remote_number: str = "",
-) -> Recording:
-    """Keep one recording; refused while the option is not held
-    (``services.OptionNotContracted``) or past the limit (R6)."""
-    services.require_contracted(
-        circle, OptionKind.CALL_RECORDING, started_at.astimezone(TOKYO).date()
-    )
+class UploadRefused(RecordingError):
+    """An upload that cannot be kept; ``code`` names the reason for machine clients."""
+
+    def __init__(self, code: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+WAV_HEADER = 44
+
+
+def _checked_wav(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Pass the chunks through, refusing what is not a RIFF/WAVE file by its header and
+    a body shorter or longer than its RIFF size says (a truncated upload)."""
+    head = b""
+    declared: int | None = None
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if declared is None:
+            head += chunk
+            if len(head) < 12:
+                continue
+            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                raise UploadRefused("not_wav", str(_l("The file is not a WAV audio file.")))
+            declared = int.from_bytes(head[4:8], "little") + 8
+            head = b""
+        yield chunk
+    if declared is None:
+        raise UploadRefused("not_wav", str(_l("The file is not a WAV audio file.")))
+    if total != declared:
+        raise UploadRefused(
+            "truncated",
+            str(_l("The WAV file is incomplete: its header announces %(n)d bytes.", n=declared)),
+        )
+
+
+def _wav_seconds(store: storage.Store, key: str) -> int:
+    """Seconds of audio from the header's byte rate (bytes 28-31) and the size."""
+    header = b"".join(store.iter_bytes(key, 0, WAV_HEADER))
+    byte_rate = int.from_bytes(header[28:32], "little") if len(header) >= 32 else 0
+    size = store.size(key)
+    return round(max(0, size - WAV_HEADER) / byte_rate) if byte_rate else 0
+
+
+def _refusal_for(circle: Circle, call: CallRecord) -> UploadRefused | None:
+    day = call.started_at.astimezone(TOKYO).date()
+    if not services.is_contracted(circle, OptionKind.CALL_RECORDING, day):
+        return UploadRefused(
+            "no_recording_option",
+            str(_l("This circle does not have full call recording.")),
+            403,
+        )
+    unique = db.session.get(Unique, call.unique_id) if call.unique_id else None
     if unique is not None and unique.recording_refused:
-        raise RecordingError(str(_l("This unique refuses recording.")))
-    current = usage(circle)
-    if current.used_bytes + len(wav) > current.limit_bytes:
-        raise RecordingError(
+        return UploadRefused("recording_refused", str(_l("This unique refuses recording.")), 403)
+    return None
+
+
+def _add_bytes(circle: Circle, size: int) -> bool:
+    """Count ``size`` more bytes if the circle stays within its limit: one conditional
+    UPDATE, so parallel uploads cannot pass the limit together (R6)."""
+    require_circle_scope(circle.id)
+    if _limit_row(circle) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    RecordingLimit(
+                        reseller_id=circle.reseller_id,
+                        account_id=circle.account_id,
+                        circle_id=circle.id,
+                        limit_gb=DEFAULT_LIMIT_GB,
+                        used_bytes=0,
+                    )
+                )
+        except IntegrityError:
+            pass  # a parallel upload made the row first
+    result = db.session.execute(
+        update(RecordingLimit)
+        .where(
+            RecordingLimit.used_bytes + size <= RecordingLimit.limit_gb * (1000 * MB),
+        )
+        .values(used_bytes=RecordingLimit.used_bytes + size)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def namespace(circle: Circle) -> str:
+    """A circle's recordings are kept under their own folder of the storage."""
+    return f"recordings/{circle.id}"
+
+
+def store(
+    circle: Circle, call: CallRecord, chunks: Iterable[bytes], *, max_bytes: int | None = None
+) -> tuple[Recording, bool]:
+    """Keep the recording of ``call``, streamed from ``chunks`` into the storage.
+
+    Returns the recording and whether it is new: the same bytes again are the same
+    recording (idempotent); other bytes for a call that has one are refused
+    (``UploadRefused("conflict", status=409)``). Refused too: a circle without the
+    option on the call's day, a unique that refuses recording (R6), a body that is not
+    a WAV or is truncated, and a circle at its storage limit. The byte counter and the
+    row change in the caller's transaction; a refused body's file is left to the
+    storage sweep (see ``delete``)."""
+    require_circle_scope(circle.id)
+    refusal = _refusal_for(circle, call)
+    if refusal is not None:
+        raise refusal
+    store_ = storage.get_store()
+    try:
+        stored = store_.put(namespace(circle), _checked_wav(chunks), max_bytes=max_bytes)
+    except storage.TooLarge as exc:
+        raise UploadRefused(
+            "too_large", str(_l("The file is larger than a recording may be.")), 413
+        ) from exc
+    existing = db.session.scalars(
+        select(Recording).where(Recording.call_record_id == call.id)
+    ).first()
+    if existing is not None:
+        if existing.sha256 == stored.sha256:
+            return existing, False
+        raise UploadRefused(
+            "conflict", str(_l("This call already has a different recording.")), 409
+        )
+    if not _add_bytes(circle, stored.size):
+        current = usage(circle)
+        raise UploadRefused(
+            "storage_limit",
             str(
                 _l(
                     "The recording storage limit of %(gb)d GB is reached. "
                     "Please contact your reseller.",
                     gb=current.limit_gb,
                 )
-            )
+            ),
+            403,
         )
     recording = Recording(
         reseller_id=circle.reseller_id,
         account_id=circle.account_id,
         circle_id=circle.id,
-        unique_id=unique.id if unique else None,
-        started_at=started_at,
-        duration_seconds=duration_seconds,
-        direction=direction,
-        remote_number=remote_number,
-        size_bytes=len(wav),
-        wav=wav,
+        call_record_id=call.id,
+        unique_id=call.unique_id,
+        started_at=call.started_at,
+        duration_seconds=_wav_seconds(store_, stored.key),
+        size_bytes=stored.size,
+        sha256=stored.sha256,
+        storage_key=stored.key,
     )
     db.session.add(recording)
     db.session.flush()
-    return recording
+    return recording, True
+
+
+def delete(circle: Circle, recording: Recording) -> None:
+    """Remove one recording: its bytes leave the counter in the same transaction.
+
+    Files are never deleted inside a transaction (a rollback would leave a row without
+    its file): a file that no row holds any more is an orphan, and the storage sweep
+    (``pbx recordings verify --fix``) removes orphans older than an hour."""
+    require_circle_scope(circle.id)
+    db.session.execute(
+        update(RecordingLimit)
+        .values(used_bytes=RecordingLimit.used_bytes - recording.size_bytes)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.delete(recording)
+    db.session.flush()
+
+
+def iter_wav(recording: Recording, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    return storage.get_store().iter_bytes(recording.storage_key, start, end)
 
 
 def recordings_between(circle: Circle, first: date, last: date) -> Sequence[Recording]:
@@ -207,8 +342,13 @@ def recordings_between(circle: Circle, first: date, last: date) -> Sequence[Reco
 
 
 def archive_name(recording: Recording) -> str:
+    """``20261130-143005_201_in_0312345678.wav``: Japan date and time, the extension
+    (``-`` when none), the direction and the other party, safe in any file system."""
+    call = recording.call
     local = recording.started_at.astimezone(TOKYO)
-    return f"{local:%Y%m%d-%H%M%S}-{recording.direction}-{recording.id}.wav"
+    other = "".join(ch for ch in call.other_party if ch.isalnum() or ch in "+-") or "-"
+    extension = call.extension or "-"
+    return f"{local:%Y%m%d-%H%M%S}_{extension}_{call.direction.value}_{other.lstrip('+')}.wav"
 
 
 def zip_archive(recordings: Sequence[Recording]) -> bytes:
@@ -216,5 +356,5 @@ def zip_archive(recordings: Sequence[Recording]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for recording in recordings:
-            archive.writestr(archive_name(recording), recording.wav)
+            archive.writestr(archive_name(recording), b"".join(iter_wav(recording)))
     return buffer.getvalue()

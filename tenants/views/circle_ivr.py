@@ -23,6 +23,7 @@ from tenants import forms_ivr
 from tenants.options import audio, services
 from tenants.options import ivr as ivr_service
 from tenants.options.dates import tokyo_today
+from tenants.options.ivr import prompts
 from tenants.options.models import Ivr, OptionKind
 from tenants.views import circle_admin
 from tenants.views.circle_admin import bp
@@ -96,7 +97,7 @@ def _edit_page(
         digits=list(ivr_service.DIGIT_FIELDS.items()),
         holding=g.ivr_holding,
         open_now=ivr_service.is_open(ivr, utcnow()),
-        prompt_seconds=audio.wav_seconds(ivr.prompt_wav) if ivr.prompt_wav else None,
+        prompt_seconds=prompts.seconds(ivr),
         speech_available=audio.speech_engine() is not None,
         mp3_available=audio.mp3_decoder() is not None,
         limits={
@@ -209,9 +210,9 @@ def ivr_prompt(ivr_id: int) -> Any:
     """The stored prompt, for the page's player (this circle's IVRs only)."""
     ivr = _ivr_or_404(ivr_id)
     services.require_contracted(g.circle, OptionKind.IVR, tokyo_today())
-    if ivr.prompt_wav is None:
+    if ivr.prompt_key is None:
         abort(404)
-    response = Response(ivr.prompt_wav, mimetype="audio/wav")
+    response = Response(prompts.read(ivr), mimetype="audio/wav")
     response.headers["Content-Disposition"] = f'inline; filename="ivr-{ivr.id}.wav"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -120,7 +120,7 @@ def recording_wav(recording_id: int) -> Any:
     if found is None or found.circle_id != g.circle.id:
         abort(404)
     recording.require_downloads(g.circle, tokyo_today())
-    response = Response(found.wav, mimetype="audio/wav")
+    response = Response(recording.iter_wav(found), mimetype="audio/wav")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{recording.archive_name(found)}"'
     )

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
+from pbx_platform import storage
 from pbx_platform.db import db
 from pbx_platform.japanese import TOKYO
 from pbx_platform.models import AuditLog
@@ -103,7 +104,9 @@ def state(app, tenant, ivr_id) -> dict[str, Any]:
             "channels": ivr.channels,
             "digits": ivr.digit_map,
             "timeout": ivr.timeout_destination,
-            "prompt": ivr.prompt_wav,
+            "prompt": (
+                storage.read_all(storage.get_store(), ivr.prompt_key) if ivr.prompt_key else None
+            ),
             "source": ivr.prompt_source,
             "prompt_text": ivr.prompt_text,
         }
@@ -799,7 +802,9 @@ def test_another_circles_ivr_is_not_found(app, world, browser, clock, portal):
     sibling_ivr, _ = make_ivr(app, world.a, "520", circle_id=world.a.other_circle_id)
     give_ivr_option(app, world.b)
     b_ivr, _ = make_ivr(app, world.b)
-    route(app, world.a, sibling_ivr, prompt_wav=sine_wav(8000, 1, 0.1))
+    with app.app_context():
+        stored = storage.get_store().put("prompts/test", [sine_wav(8000, 1, 0.1)])
+    route(app, world.a, sibling_ivr, prompt_key=stored.key)
     for other in (sibling_ivr, b_ivr):
         for path in (f"/portal/ivrs/{other}", f"/portal/ivrs/{other}/prompt.wav"):
             assert portal.get(path).status_code == 404, path

@@ -15,7 +15,8 @@ from pbx_platform.db import db
 from pbx_platform.tenancy import use_scope
 from tenants.models import Circle
 from tenants.options import recording, services
-from tenants.options.models import OptionKind, Recording, RecordingLimit
+from tenants.options.models import OptionKind, RecordingLimit
+from tests.call_helpers import add_recording
 from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD, in_circle
 from tests.option_helpers import give_option, uniques_of
@@ -28,13 +29,6 @@ NOT_CONTRACTED = "Full call recording is not contracted for this circle."
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-def add_recording(app, tenant, started_at, size=1000, circle_id=None):
-    with in_circle(app, tenant, circle_id or tenant.circle_id) as circle:
-        found = recording.store(circle, started_at=started_at, wav=b"RIFF" + b"\0" * (size - 4))
-        db.session.commit()
-        return found.id
 
 
 @pytest.fixture
@@ -140,18 +134,9 @@ def test_growth_past_the_limit_is_blocked_until_staff_raise_it(app, world, clock
     staff.login_staff(world.a.staff["admin"], PASSWORD)
     base = f"/staff/circles/{world.a.circle_id}"
     assert staff.post(f"{base}/recording/limit", {"limit_gb": "1"}).status_code == 302
-    # Storage as metered: a row that accounts for almost 1 GB without holding it here.
-    with in_circle(app, world.a, world.a.circle_id) as circle:
-        db.session.add(
-            Recording(
-                reseller_id=circle.reseller_id,
-                account_id=circle.account_id,
-                circle_id=circle.id,
-                started_at=NOW,
-                size_bytes=999_999_000,
-                wav=b"RIFF",
-            )
-        )
+    # Storage as metered: the counter holds almost 1 GB without the files being here.
+    with in_circle(app, world.a, world.a.circle_id):
+        db.session.scalars(select(RecordingLimit)).one().used_bytes = 999_999_000
         db.session.commit()
     with pytest.raises(recording.RecordingError):
         add_recording(app, world.a, NOW, size=2_000)

@@ -1,0 +1,1 @@
+"""Calls: the records the PBX nodes report, their history, and the recordings of them."""
