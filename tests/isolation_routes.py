@@ -80,6 +80,7 @@ from tenants.options.models import (
     OutboundSelector,
     Recording,
     RecordingLimit,
+    RecordingStorageDay,
 )
 from tenants.services import provisioning as p
 from tests.factories import PASSWORD, Tenant, World
@@ -742,7 +743,15 @@ def _circle_objects(circle: Circle, owner: Staff, prefix: int, *, first: bool) -
     group = PickupGroup(**tenant_ids, name="Night")
     ring_group = RingGroup(**tenant_ids, name="Support", extension=f"{prefix}9")
     db.session.add_all(
-        [*numbers, selector_number, free_number, group, ring_group, RecordingLimit(**tenant_ids)]
+        [
+            *numbers,
+            selector_number,
+            free_number,
+            group,
+            ring_group,
+            RecordingLimit(**tenant_ids),
+            RecordingStorageDay(**tenant_ids, day=date(2026, 11, 1), stored_bytes=len(WAV)),
+        ]
     )
     db.session.flush()
     room = p.create_unique(
