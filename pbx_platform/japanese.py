@@ -8,11 +8,14 @@ in the national format with hyphens.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask_babel import get_locale
+
+from pbx_platform.validation import typed_number
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -29,6 +32,17 @@ def month_end(day: date) -> date:
 def next_month_end(day: date) -> date:
     first_of_next = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return month_end(first_of_next)
+
+
+POSTAL_CODE = re.compile(r"(\d{3})-?(\d{4})")
+
+
+def postal_code(raw: str | None) -> str | None:
+    """NNN-NNNN from a postal code as typed (full-width digits, 〒, any dash, spaces),
+    or None when it is not 7 digits."""
+    text = typed_number(raw).replace("〒", "").replace(" ", "")
+    found = POSTAL_CODE.fullmatch(text)
+    return f"{found.group(1)}-{found.group(2)}" if found else None
 
 
 def national(e164: str) -> str:

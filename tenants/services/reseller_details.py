@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from dataclasses import dataclass
 
 import idna
 from flask_babel import lazy_gettext as _l
 
+from pbx_platform import japanese
 from pbx_platform.japanese import PREFECTURES
+from pbx_platform.validation import has_control_characters, normalized, typed, typed_number
 
 # Column sizes of ``Reseller`` (the form shows them as ``maxlength``).
 NAME_MAX = 120
@@ -33,7 +34,6 @@ CUSTOM_HOSTS_MAX = 10
 SLUG = re.compile(r"[a-z][a-z0-9-]{1,38}[a-z0-9]")
 HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
-POSTAL_CODE = re.compile(r"(\d{3})-?(\d{4})")
 ACCOUNT_NUMBER = re.compile(r"\d{7}")
 # 口座名義: katakana (full-width after NFKC), the long-vowel mark, upper-case letters,
 # digits, spaces and the punctuation the Zengin character set allows: ( ) . , - /
@@ -53,28 +53,13 @@ class BankAccountType(enum.StrEnum):
     CURRENT = "current"  # 当座
 
 
-def typed(raw: str | None) -> str:
-    """What a person typed, NFKC-normalised and stripped: full-width digits, letters,
-    hyphens and spaces become ASCII, half-width katakana full-width."""
-    text = unicodedata.normalize("NFKC", raw or "")
-    # NFKC leaves the Japanese long dashes alone; in a number they mean a hyphen.
-    for dash in "‐‑‒–—―−":
-        text = text.replace(dash, "-")
-    return text.strip()
-
-
-def typed_number(raw: str | None) -> str:
-    """``typed``, where the katakana long-vowel mark also stands for a hyphen (１２３ー４５６７)."""
-    return typed(raw).replace("ー", "-")
-
-
 def _text(field: str, raw: str | None, maximum: int, *, required: bool = True) -> str:
-    text = unicodedata.normalize("NFKC", raw or "").strip()
+    text = normalized(raw)
     if required and not text:
         raise DetailError(field, _l("This field is required."))
     if len(text) > maximum:
         raise DetailError(field, _l("Enter at most %(n)d characters.", n=maximum))
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
+    if has_control_characters(text):
         raise DetailError(field, _l("Control characters are not allowed."))
     return text
 
@@ -213,14 +198,14 @@ def address(
     rest: str | None,
     building: str | None = "",
 ) -> Address:
-    match = POSTAL_CODE.fullmatch(typed_number(postal_code))
-    if not match:
+    code = japanese.postal_code(postal_code)
+    if code is None:
         raise DetailError("postal_code", _l("Enter the postal code as 7 digits (123-4567)."))
     pref = typed(prefecture)
     if pref not in PREFECTURES:
         raise DetailError("prefecture", _l("Choose a prefecture."))
     return Address(
-        postal_code=f"{match.group(1)}-{match.group(2)}",
+        postal_code=code,
         prefecture=pref,
         city=_text("city", city, CITY_MAX),
         address_line1=_text("address_line1", rest, ADDRESS_LINE_MAX),

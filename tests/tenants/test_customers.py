@@ -11,6 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from pbx_platform.db import db
+from pbx_platform.japanese import postal_code
 from pbx_platform.models import LoginSession
 from pbx_platform.tenancy import use_scope
 from tenants.models import (
@@ -713,7 +714,7 @@ def test_demo_customers_have_full_details_and_loading_again_completes_old_ones(a
             accounts = db.session.scalars(select(Account)).all()
             assert accounts and all(
                 customers.is_katakana(a.company_name_kana)
-                and customers.normalize_postal_code(a.postal_code) == a.postal_code
+                and postal_code(a.postal_code) == a.postal_code
                 and customers.lookup_postal_code(a.postal_code).prefecture == a.prefecture
                 and a.city
                 and a.address_line1
