@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, cast, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbx_platform import storage
@@ -228,12 +228,21 @@ def _add_bytes(circle: Circle, size: int) -> bool:
     result = db.session.execute(
         update(RecordingLimit)
         .where(
-            RecordingLimit.used_bytes + size <= RecordingLimit.limit_gb * (1000 * MB),
+            RecordingLimit.used_bytes + size
+            <= cast(RecordingLimit.limit_gb, BigInteger) * (1000 * MB),
         )
         .values(used_bytes=RecordingLimit.used_bytes + size)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     )
+    _expire_counter()
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _expire_counter() -> None:
+    """The counter changed in the database: a loaded row must be read again."""
+    for row in list(db.session.identity_map.values()):
+        if isinstance(row, RecordingLimit):
+            db.session.expire(row)
 
 
 def namespace(circle: Circle) -> str:
@@ -313,8 +322,9 @@ def delete(circle: Circle, recording: Recording) -> None:
     db.session.execute(
         update(RecordingLimit)
         .values(used_bytes=RecordingLimit.used_bytes - recording.size_bytes)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     )
+    _expire_counter()
     db.session.delete(recording)
     db.session.flush()
 
