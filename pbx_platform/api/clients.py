@@ -17,12 +17,17 @@ from sqlalchemy import select
 from pbx_platform.api.models import SCOPES, ApiClient
 from pbx_platform.api.oauth import digest
 from pbx_platform.audit import audit_action
+from pbx_platform.audit_read import register_action, register_object
 from pbx_platform.db import db, utcnow
 from pbx_platform.japanese import TOKYO, tokyo_today
 from pbx_platform.paging import Page, Paging, paginate
 from pbx_platform.validation import has_control_characters, normalized
 
 MAX_NAME = 100
+
+register_object("api_client", _l("API client"), title=("name", "client_id"))
+register_action("api_client.create", _l("%(who)s registered %(object)s"))
+register_action("api_client.revoke", _l("%(who)s revoked %(object)s"))
 
 
 class ClientError(ValueError):
