@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -90,14 +90,17 @@ def api_client_new() -> Any:
     return response
 
 
-@bp.post("/console/api-clients/<int:client_pk>/revoke")
+@bp.post("/console/api-clients/revoke")
 @platform_staff
-def api_client_revoke(client_pk: int) -> Any:
+def api_client_revoke() -> Any:
+    """The client named by the form's ``client_pk`` (platform rows: every one is the
+    operator's; an unknown id changes nothing)."""
     _guard()
     validate_csrf_or_400()
-    client = clients.find_client(client_pk)
+    client_pk = parse_id(request.form.get("client_pk", "")[:20])
+    client = clients.find_client(client_pk) if client_pk is not None else None
     if client is None:
-        abort(404)
-    if clients.revoke_client(client):
+        flash(_l("There is no such API client."), "error")
+    elif clients.revoke_client(client):
         flash(_l("The API client %(name)s is revoked; its tokens no longer work.", name=client.name), "success")
     return redirect(url_for("console.api_clients"))
