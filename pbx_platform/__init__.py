@@ -26,8 +26,8 @@ from pbx_platform import (
     security,
     web,
 )
-from pbx_platform.api import oauth
 from pbx_platform import mail as _mail  # noqa: F401  (sends queued mail after the commit)
+from pbx_platform.api import oauth
 from pbx_platform.config import load_config
 from pbx_platform.templating import PbxFlask
 

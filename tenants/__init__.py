@@ -18,7 +18,6 @@ from tenants.views import (
     staff_portal,
     staff_users,
 )
-from tenants.views import console_api_clients as _console_api_clients  # noqa: F401  (adds routes)
 from tenants.views import circle_conference as _circle_conference  # noqa: F401  (adds routes)
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
 from tenants.views import circle_numbers as _circle_numbers  # noqa: F401  (adds routes)
@@ -29,6 +28,7 @@ from tenants.views import circle_ring_groups as _circle_ring_groups  # noqa: F40
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)
 from tenants.views import circle_unique_csv as _circle_unique_csv  # noqa: F401  (adds routes)
 from tenants.views import circle_uniques as _circle_uniques  # noqa: F401  (adds routes)
+from tenants.views import console_api_clients as _console_api_clients  # noqa: F401  (adds routes)
 from tenants.views import customers as _customers  # noqa: F401  (adds routes)
 from tenants.views import staff_circles as _staff_circles  # noqa: F401  (adds routes)
 

@@ -74,7 +74,7 @@ class OAuthClient(ClientMixin):
 
 
 class ClientCredentials(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 def _query_client(client_id: str) -> OAuthClient | None:
@@ -176,7 +176,9 @@ def require_token(scope: str) -> Caller:
     except OAuth2Error as exc:
         raise bearer_error(401, "invalid_token", INVALID_TOKEN) from exc
     row = token.row.client
-    caller = Caller(row.id, row.client_id, row.name, row.reseller_id, tuple(token.get_scope().split()))
+    caller = Caller(
+        row.id, row.client_id, row.name, row.reseller_id, tuple(token.get_scope().split())
+    )
     g.api_caller = caller
     return caller
 

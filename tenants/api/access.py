@@ -16,7 +16,13 @@ from sqlalchemy import select
 from pbx_platform.api.oauth import Caller
 from pbx_platform.audit import Actor, set_actor
 from pbx_platform.db import db
-from pbx_platform.tenancy import Scope, circle_scope, platform_bypass, remember_for_request, use_scope
+from pbx_platform.tenancy import (
+    Scope,
+    circle_scope,
+    platform_bypass,
+    remember_for_request,
+    use_scope,
+)
 from tenants.calls.ingest import CircleKey
 from tenants.calls.models import CallRecord
 from tenants.models import Circle
@@ -24,7 +30,9 @@ from tenants.models import Circle
 
 def act_as(caller: Caller) -> None:
     """The audit trail names the client (its rows: ``actor_kind`` api_client)."""
-    remember_for_request(set_actor(Actor("api_client", caller.client_pk, caller.name, caller.reseller_id)))
+    remember_for_request(
+        set_actor(Actor("api_client", caller.client_pk, caller.name, caller.reseller_id))
+    )
 
 
 @contextmanager

@@ -168,9 +168,7 @@ def _paths() -> dict[str, Any]:
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {
-                        "audio/wav": {"schema": {"type": "string", "format": "binary"}}
-                    },
+                    "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
                 },
                 "responses": {
                     "200": _json(s.RecordingOut, "The same bytes were already kept."),
@@ -206,7 +204,9 @@ def _paths() -> dict[str, Any]:
                     "200": {
                         "description": "The WAV.",
                         "headers": ETAG,
-                        "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+                        "content": {
+                            "audio/wav": {"schema": {"type": "string", "format": "binary"}}
+                        },
                     },
                     "304": {"description": "Unchanged.", "headers": ETAG},
                     **_errors(401, 403, 404),

@@ -120,7 +120,11 @@ def circle_config(circle: Circle, today: date, prompt_url: Callable[[int], str])
                 "digit_map": ivr.digit_map or {},
                 "timeout_destination": ivr.timeout_destination or {},
                 "prompt": (
-                    {"url": prompt_url(ivr.id), "sha256": ivr.prompt_sha256, "bytes": ivr.prompt_bytes}
+                    {
+                        "url": prompt_url(ivr.id),
+                        "sha256": ivr.prompt_sha256,
+                        "bytes": ivr.prompt_bytes,
+                    }
                     if ivr.prompt_key
                     else None
                 ),

@@ -102,5 +102,8 @@ def api_client_revoke() -> Any:
     if client is None:
         flash(_l("There is no such API client."), "error")
     elif clients.revoke_client(client):
-        flash(_l("The API client %(name)s is revoked; its tokens no longer work.", name=client.name), "success")
+        flash(
+            _l("The API client %(name)s is revoked; its tokens no longer work.", name=client.name),
+            "success",
+        )
     return redirect(url_for("console.api_clients"))

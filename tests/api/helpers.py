@@ -26,7 +26,10 @@ def make_client(
     """(client id, secret, row id) of a new client."""
     with app.app_context(), use_scope(Scope(world.platform_reseller_id)):
         client, secret = clients.create_client(
-            clients.NewClient(name, tuple(s for s in SCOPES if s in scopes), reseller_id, expires_on), created_by=None
+            clients.NewClient(
+                name, tuple(s for s in SCOPES if s in scopes), reseller_id, expires_on
+            ),
+            created_by=None,
         )
         db.session.commit()
         return client.client_id, secret, client.id

@@ -84,7 +84,11 @@ def test_partial_rejects_keep_the_valid_records(app, world):
     body = response.get_json()
     assert (body["new"], body["known"]) == (2, 0)
     assert body["rejected"] == [
-        {"index": 1, "reason": "invalid", "fields": {"direction": "Direction must be in, out or internal."}},
+        {
+            "index": 1,
+            "reason": "invalid",
+            "fields": {"direction": "Direction must be in, out or internal."},
+        },
         {
             "index": 2,
             "reason": "invalid",
@@ -138,7 +142,10 @@ def test_malformed_json_is_400_and_nothing_stored(app, world):
     token = token_for(app, world)
     response = post(app, token, '{"calls": [')
     assert response.status_code == 400
-    assert response.get_json() == {"error": "malformed_json", "message": "The body is not valid JSON."}
+    assert response.get_json() == {
+        "error": "malformed_json",
+        "message": "The body is not valid JSON.",
+    }
     assert count_calls(app) == 0
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from pbx_platform import storage
 from pbx_platform.db import db
 from tenants.models import Unique, UniqueKind
@@ -41,7 +39,7 @@ def _ivr_with_prompt(app, tenant) -> int:
 
 def test_config_lists_what_the_pbx_needs(app, world):
     give_option(app, world.a, OptionKind.CALL_RECORDING)
-    with in_circle(app, world.a) as circle:
+    with in_circle(app, world.a):
         phone = db.session.get(Unique, world.a.unique_id)
         phone.recording_refused = True
         phone.sip_user, phone.sip_realm, phone.sip_ha1 = "u201", "sip.test", "a" * 32
@@ -71,7 +69,7 @@ def test_etag_and_304(app, world):
     token = token_for(app, world, scopes=("config:read",))
     first = get(app, token, CONFIG.format(world.a.circle_id))
     tag = first.headers["ETag"]
-    assert tag.startswith('"') and not tag.startswith('W/')
+    assert tag.startswith('"') and not tag.startswith("W/")
     again = get(app, token, CONFIG.format(world.a.circle_id), **{"If-None-Match": tag})
     assert again.status_code == 304
     assert again.get_data() == b""

@@ -35,7 +35,7 @@ def test_valid_client_gets_a_token_for_its_scopes(app, world):
 
 
 def test_secret_is_stored_hashed_only(app, world):
-    client_id, secret, pk = make_client(app, world)
+    _client_id, secret, pk = make_client(app, world)
     with app.app_context():
         row = db.session.get(ApiClient, pk)
         assert row.secret_hash == digest(secret)
@@ -79,9 +79,7 @@ def test_valid_token_reads_config(app, world):
 
 
 def test_missing_token_is_401_with_a_bearer_challenge(app, world):
-    response = app.test_client().get(
-        CONFIG.format(world.a.circle_id), headers=EN, base_url=CONSOLE
-    )
+    response = app.test_client().get(CONFIG.format(world.a.circle_id), headers=EN, base_url=CONSOLE)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
     assert response.get_json() == {

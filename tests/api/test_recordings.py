@@ -86,7 +86,10 @@ def test_not_a_wav_is_422(app, world, call):
     token = token_for(app, world)
     response = put(app, token, call, b"ID3" + b"\0" * 500)
     assert response.status_code == 422
-    assert response.get_json() == {"error": "not_wav", "message": "The file is not a WAV audio file."}
+    assert response.get_json() == {
+        "error": "not_wav",
+        "message": "The file is not a WAV audio file.",
+    }
     assert recordings(app) == []
 
 

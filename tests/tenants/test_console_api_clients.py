@@ -79,14 +79,18 @@ def test_revoke_is_audited_and_the_client_gets_no_token(app, world, console):
     secret = SECRET.search(html).group(1)
     [client] = _clients(app, world)
     response = console.post(
-        "/console/api-clients/revoke", {"client_pk": str(client.id)}, token_from="/console/api-clients"
+        "/console/api-clients/revoke",
+        {"client_pk": str(client.id)},
+        token_from="/console/api-clients",
     )
     assert response.status_code == 302
     [revoked] = _clients(app, world)
     assert revoked.revoked_at is not None
     assert get_token(app.test_client(), client.client_id, secret).status_code == 401
-    with app.test_request_context(), force_locale("en"), use_scope(
-        Scope(world.platform_reseller_id)
+    with (
+        app.test_request_context(),
+        force_locale("en"),
+        use_scope(Scope(world.platform_reseller_id)),
     ):
         rows = db.session.scalars(
             select(AuditLog).where(AuditLog.object_type == "api_client").order_by(AuditLog.id)
