@@ -68,13 +68,19 @@ class AmbiguousCall(LookupError):
 def call_circle(caller: Caller, call_id: str, circle_id: int | None) -> CircleKey | None:
     """The circle of the call ``call_id`` (ids are unique per reseller, so a
     platform-wide client may need to say the circle: ``AmbiguousCall``)."""
+    if circle_id is not None:
+        key = circle_key(caller, circle_id)
+        if key is None:
+            return None
+        with circle_scope(key.reseller_id, key.account_id, key.circle_id):
+            found = db.session.scalar(select(CallRecord.id).where(CallRecord.call_id == call_id))
+        return key if found is not None else None
     with _reach(caller, "api.call_lookup"):
-        query = select(CallRecord.circle_id, CallRecord.reseller_id, CallRecord.account_id).where(
-            CallRecord.call_id == call_id
-        )
-        if circle_id is not None:
-            query = query.where(CallRecord.circle_id == circle_id)
-        rows = db.session.execute(query.limit(2)).all()
+        rows = db.session.execute(
+            select(CallRecord.circle_id, CallRecord.reseller_id, CallRecord.account_id)
+            .where(CallRecord.call_id == call_id)
+            .limit(2)
+        ).all()
     if not rows:
         return None
     if len(rows) > 1:
