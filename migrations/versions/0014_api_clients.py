@@ -1,4 +1,5 @@
-"""API clients and their access tokens (the machine API for the PBX nodes)
+"""API clients and their access tokens (the machine API for the PBX nodes); storage keys
+widen to 200 characters (a key with a circle id past one digit did not fit 80)
 
 Revision ID: 0014
 Revises: 0012
@@ -64,10 +65,27 @@ def upgrade():
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
     )
     op.create_index(op.f("ix_api_token_client_pk"), "api_token", ["client_pk"])
+    # Storage keys are "<namespace>/<circle id>/xx/yy/<sha256>": longer than 80.
+    with op.batch_alter_table("recording") as batch_op:
+        batch_op.alter_column(
+            "storage_key", type_=sa.String(length=200), existing_type=sa.String(length=80)
+        )
+    with op.batch_alter_table("ivr") as batch_op:
+        batch_op.alter_column(
+            "prompt_key", type_=sa.String(length=200), existing_type=sa.String(length=80)
+        )
     rls.apply(op.get_bind(), context.get_context().opts.get("app_role", "pbx_app"))
 
 
 def downgrade():
+    with op.batch_alter_table("ivr") as batch_op:
+        batch_op.alter_column(
+            "prompt_key", type_=sa.String(length=80), existing_type=sa.String(length=200)
+        )
+    with op.batch_alter_table("recording") as batch_op:
+        batch_op.alter_column(
+            "storage_key", type_=sa.String(length=80), existing_type=sa.String(length=200)
+        )
     op.drop_index(op.f("ix_api_token_client_pk"), table_name="api_token")
     op.drop_table("api_token")
     op.drop_index(op.f("ix_api_client_reseller_id"), table_name="api_client")

@@ -33,6 +33,7 @@ from pbx_platform.api.errors import ApiError, bearer_error, from_http_exception,
 from pbx_platform.api.models import SCOPES, ApiClient, ApiToken
 from pbx_platform.db import db, utcnow
 from pbx_platform.extensions import csrf
+from pbx_platform.validation import has_control_characters
 
 
 def digest(secret: str) -> str:
@@ -78,6 +79,15 @@ class ClientCredentials(grants.ClientCredentialsGrant):
 
 
 def _query_client(client_id: str) -> OAuthClient | None:
+    # Ours are "pbx_" and 24 hex digits; anything else (NUL bytes included, which
+    # PostgreSQL refuses in text) is no client, without asking the database.
+    if (
+        not client_id
+        or len(client_id) > 64
+        or not client_id.isascii()
+        or has_control_characters(client_id)
+    ):
+        return None
     row = db.session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).first()
     if row is None or not row.usable(utcnow()):
         return None

@@ -18,6 +18,7 @@ from pbx_platform.api.oauth import Caller, console_only, require_token
 from pbx_platform.db import utcnow
 from pbx_platform.japanese import tokyo_today
 from pbx_platform.routing import parse_id
+from pbx_platform.validation import has_control_characters
 from tenants.api import access, openapi
 from tenants.api.schemas import (
     CallBatchOut,
@@ -28,6 +29,7 @@ from tenants.api.schemas import (
     RejectedOut,
 )
 from tenants.calls import ingest, pbx_config, records
+from tenants.calls.fields import MAX_CALL_ID
 from tenants.calls.ingest import MAX_BATCH, Rejected
 from tenants.options import recording
 from tenants.options.ivr import prompts
@@ -138,8 +140,8 @@ def put_recording(call_id: str) -> Any:
         circle_id = parse_id(request.args.get("circle"))
         if circle_id is None:
             raise ApiError(400, "invalid_circle", _l("The circle must be a circle's id."))
-    if len(call_id) > 100:
-        raise ApiError(404, "not_found", NOT_FOUND)
+    if len(call_id) > MAX_CALL_ID or has_control_characters(call_id):
+        raise ApiError(404, "not_found", NOT_FOUND)  # no call has such an id (fields.py)
     try:
         key = access.call_circle(caller, call_id, circle_id)
     except access.AmbiguousCall as exc:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, cast, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pbx_platform import storage
@@ -228,7 +228,9 @@ def _add_bytes(circle: Circle, size: int) -> bool:
     result = db.session.execute(
         update(RecordingLimit)
         .where(
-            RecordingLimit.used_bytes + size <= RecordingLimit.limit_gb * (1000 * MB),
+            # BIGINT: INTEGER GB × 10⁹ overflows PostgreSQL's INTEGER past 2 GB.
+            RecordingLimit.used_bytes + size
+            <= cast(RecordingLimit.limit_gb, BigInteger) * (1000 * MB),
         )
         .values(used_bytes=RecordingLimit.used_bytes + size)
         .execution_options(synchronize_session="fetch")

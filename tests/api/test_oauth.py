@@ -192,3 +192,10 @@ def test_unknown_api_path_is_json(app, world):
     response = app.test_client().get("/api/v1/nothing", base_url=CONSOLE)
     assert response.status_code == 404
     assert response.is_json
+
+
+def test_a_client_id_with_a_nul_byte_is_no_client(app, world):
+    """Found by the schema run: PostgreSQL refuses NUL in text, so it never gets there."""
+    response = get_token(app.test_client(), "\x00pbx", "secret")
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"

@@ -266,3 +266,10 @@ def test_parallel_uploads_cannot_pass_the_limit_together(app, committed):  # noq
         assert db.session.scalar(select(func.count(Recording.id))) == 1
         limit = db.session.scalars(select(RecordingLimit)).one()
         assert limit.used_bytes == limit.limit_gb * 1000 * 1_000_000 - 500
+
+
+def test_a_call_id_with_control_characters_is_404(app, world, call):
+    token = token_for(app, world)
+    response = put(app, token, "rec%00-1", wav_bytes(1000))
+    assert response.status_code == 404
+    assert response.is_json
