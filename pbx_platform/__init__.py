@@ -27,6 +27,7 @@ from pbx_platform import (
     web,
 )
 from pbx_platform import mail as _mail  # noqa: F401  (sends queued mail after the commit)
+from pbx_platform.api import oauth
 from pbx_platform.config import load_config
 from pbx_platform.templating import PbxFlask
 
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> PbxFlask:
     tenants.init_app(app)
     invoices.init_app(app)
     web.init_app(app)
+    oauth.init_app(app)
     app.register_blueprint(health.bp)
     cli.init_app(app)
     jobs.init_app(app)

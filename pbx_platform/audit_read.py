@@ -56,6 +56,7 @@ _ACTOR_KINDS = {
     "reseller": _l("staff"),
     "account_manager": _l("account manager"),
     "circle": _l("circle"),
+    "api_client": _l("API client"),
     "system": _l("system"),
 }
 

@@ -68,6 +68,10 @@ SETTINGS: tuple[Setting, ...] = (
     # Recordings and IVR prompts (pbx_platform.storage): file (under STORAGE_DIR) or s3.
     Setting("STORAGE", "file", env="PBX_STORAGE"),
     Setting("STORAGE_DIR", "", env="PBX_STORAGE_DIR"),
+    # The machine API (pbx_platform.api): access tokens' lifetime, and the largest
+    # recording one PUT may carry (an hour of 8 kHz stereo 16-bit PCM is 115 MB).
+    Setting("API_TOKEN_SECONDS", 3600, int, env="PBX_API_TOKEN_SECONDS"),
+    Setting("API_RECORDING_MAX_BYTES", 200_000_000, int, env="PBX_API_RECORDING_MAX_BYTES"),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -18,6 +18,9 @@ def select_locale() -> str:
     if not has_request_context():
         # A job or the CLI: messages in the platform's default language.
         return "ja"
+    if request.path.startswith("/api/"):
+        # The machine API: English unless the node's Accept-Language asks for Japanese.
+        return request.accept_languages.best_match(("en", "ja")) or "en"
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -42,6 +42,7 @@ class Action(enum.StrEnum):
     RESELLERS_MANAGE = "resellers_manage"  # resellers, hosts, registration numbers
     WHOLESALE_MANAGE = "wholesale_manage"  # wholesale prices and invoices (no route yet)
     OEM_GRANT = "oem_grant"  # grant and end the OEM server option (R1)
+    API_CLIENTS_MANAGE = "api_clients_manage"  # the PBX nodes' API clients (console)
     # Inside a reseller.
     ACCOUNT_VIEW = "account_view"  # customers, their billing data and account options
     ACCOUNT_BILLING_EDIT = "account_billing_edit"  # addresses, contacts (no route yet)
@@ -66,7 +67,9 @@ class Action(enum.StrEnum):
 
 
 A = Action
-PLATFORM_ONLY = frozenset({A.RESELLERS_MANAGE, A.WHOLESALE_MANAGE, A.OEM_GRANT})
+PLATFORM_ONLY = frozenset(
+    {A.RESELLERS_MANAGE, A.WHOLESALE_MANAGE, A.OEM_GRANT, A.API_CLIENTS_MANAGE}
+)
 READ = frozenset({A.ACCOUNT_VIEW, A.CIRCLE_VIEW, A.INVOICE_VIEW, A.AUDIT_VIEW})
 
 MATRIX: Mapping[Role, frozenset[Action]] = {

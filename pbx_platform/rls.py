@@ -36,7 +36,9 @@ from typing import Any
 from sqlalchemy import text
 
 # The public host → tenant map is read before any scope exists.
-UNSCOPED_TABLES = {"alembic_version", "reseller_host", "rls_scope_key"}
+# api_client: a platform row; its reseller_id limits what the client reaches, it is not
+# the row's tenant (pbx_platform.api.models).
+UNSCOPED_TABLES = {"alembic_version", "reseller_host", "rls_scope_key", "api_client"}
 # Tables that carry a level's column without being narrowed by that level.
 NOT_NARROWED = {
     "cart": {"circle"},

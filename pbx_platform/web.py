@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from pbx_platform.api.errors import ApiError, from_http_exception, is_api_request, json_error
 from pbx_platform.audit import take_bypass_records, write_bypass_records
 from pbx_platform.db import db
 from pbx_platform.i18n import LOCALES
@@ -47,6 +48,8 @@ def _commit(response: Response) -> Response:
         db.session.rollback()
         log.exception("commit failed")
         write_bypass_records(bypass_records, commit=True)
+        if is_api_request():
+            return json_error(ApiError(409))
         return Response(
             render_template(
                 "error.html",
@@ -84,6 +87,9 @@ def _error_page(code: int, message: Any) -> tuple[str, int]:
 
 
 def _http_error(exc: HTTPException) -> Any:
+    if is_api_request():  # the machine API answers JSON, never a page
+        db.session.rollback()
+        return from_http_exception(exc)
     code = exc.code or 500
     return _error_page(code, _MESSAGES.get(code, exc.description))
 
@@ -99,11 +105,17 @@ def _csrf_error(exc: CSRFError) -> Any:
 
 
 def _rate_limited(exc: RateLimitExceeded) -> Any:
+    if is_api_request():
+        db.session.rollback()
+        return json_error(ApiError(429))
     return _error_page(429, _l("Too many attempts. Please wait a few minutes and try again."))
 
 
 def _server_error(exc: Exception) -> Any:
     log.exception("unhandled error", exc_info=exc)
+    if is_api_request():
+        db.session.rollback()
+        return json_error(ApiError(500))
     return _error_page(500, _MESSAGES[500])
 
 

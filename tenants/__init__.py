@@ -6,7 +6,7 @@ from flask import Flask
 
 from pbx_platform.audit import register_platform_tenant
 from pbx_platform.auth import register_principal, set_login_view
-from tenants import audit_readings, cli, labels, navigation, principals
+from tenants import api, audit_readings, cli, labels, navigation, principals
 from tenants.options import models as _option_models  # noqa: F401  (mapped classes)
 from tenants.views import account_options as _account_options  # noqa: F401  (adds routes)
 from tenants.views import (
@@ -28,6 +28,7 @@ from tenants.views import circle_ring_groups as _circle_ring_groups  # noqa: F40
 from tenants.views import circle_settings as _circle_settings  # noqa: F401  (adds routes)
 from tenants.views import circle_unique_csv as _circle_unique_csv  # noqa: F401  (adds routes)
 from tenants.views import circle_uniques as _circle_uniques  # noqa: F401  (adds routes)
+from tenants.views import console_api_clients as _console_api_clients  # noqa: F401  (adds routes)
 from tenants.views import customers as _customers  # noqa: F401  (adds routes)
 from tenants.views import staff_circles as _staff_circles  # noqa: F401  (adds routes)
 
@@ -52,4 +53,5 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     circle_admin.register(app)
+    api.init_app(app)
     cli.init_app(app)

@@ -34,6 +34,7 @@ CONSOLE_SECTIONS = [
     ("console.resellers", _l("Resellers"), "resellers_manage", ("console.reseller",)),
     ("console.numbers", _l("Numbers"), "resellers_manage", ("console.number",)),
     ("console.accounts", _l("Accounts"), "account_view", ()),
+    ("console.api_clients", _l("API clients"), "api_clients_manage", ("console.api_client",)),
     ("console.audit", _l("Audit log"), "audit_view", ()),
     ("console.sessions", _l("Active sessions"), None, ()),
 ]

@@ -13,6 +13,10 @@ missing here, so a new route cannot ship without saying how it is kept apart.
 * ``host`` is ``"portal"`` (tenant A's own host) or ``"console"`` (the platform
   operator's console: reseller ids in its URLs are the operator's to see; what is
   checked there is that no reseller login reaches the console at all).
+* ``host`` ``"api"``: the machine API (``/api/v1/``), answered on the console host to
+  bearer tokens only. A login's cookie counts for nothing there: every login gets 401
+  (console) or a JSON 404 (a portal's host); which circles an API client reaches is
+  tested in ``tests/api/test_isolation.py``.
 * ``needs`` is what R22 asks of the caller, per method (``Needs``), for
   ``tests/test_permissions.py``: every entry, ``Reach`` or ``Exempt``, says it.
   There, the roles in ``roles`` (the operator, for a console route) reach the route
@@ -165,6 +169,11 @@ class Exempt:
     form: Mapping[str, Any] | None = None
 
 
+API_ROUTE = (
+    "machine API: a bearer token, not a login, and no session cookie counts; which circles "
+    "a client reaches (its reseller's only) is tested in tests/api/test_isolation.py"
+)
+API_TOKEN = "OAuth token endpoint: client credentials, no login, no tenant object"
 NO_ID = "takes no object id; shows or changes only what the caller's own scope holds"
 LOGIN = "login page: no object id; which tenant's logins it accepts is tested on its own"
 LOGOUT = "logout: no object id; ends the caller's own login only"
@@ -399,6 +408,41 @@ ROUTES: dict[str, Reach | Exempt] = {
         Needs(post=A.RESELLERS_MANAGE),
         host="console",
         form={"reseller_id": "1", "first": "03-5555-9999", "last": "03-5555-9999"},
+    ),
+    # -- the machine API (bearer tokens, not logins; tests/api/test_isolation.py) ----------
+    "api.openapi_document": Exempt(
+        "the API's description: the same for every caller, no tenant data", PUBLIC, host="console"
+    ),
+    "oauth.token": Exempt(API_TOKEN, PUBLIC, host="console", form={}),
+    "api.post_calls": Exempt(API_ROUTE, PUBLIC, host="console", form={}),
+    # Its only method is PUT (no GET or POST to walk with a login); its call id is the
+    # PBX's text, not a row id.
+    "api.put_recording": Exempt(API_ROUTE, PUBLIC, host="api"),
+    "api.circle_config": Reach(
+        ids={"circle_id": "circle_id"}, roles=PORTAL_ROLES, host="api", needs=PUBLIC
+    ),
+    "api.ivr_prompt": Reach(
+        ids={"circle_id": "circle_id", "ivr_id": "ivr_id"},
+        roles=PORTAL_ROLES,
+        host="api",
+        needs=PUBLIC,
+    ),
+    "console.api_clients": Exempt(
+        "console list: the API clients are platform rows, all the operator's",
+        Needs(get=A.API_CLIENTS_MANAGE),
+        host="console",
+    ),
+    "console.api_client_new": Exempt(
+        "console form: registers a new API client, names no existing object",
+        Needs(get=A.API_CLIENTS_MANAGE, post=A.API_CLIENTS_MANAGE),
+        host="console",
+        form={"name": "Fuzz node", "scopes": "config:read", "reseller_id": ""},
+    ),
+    "console.api_client_revoke": Exempt(
+        "console form: API clients are platform rows, every one the operator's to revoke",
+        Needs(post=A.API_CLIENTS_MANAGE),
+        host="console",
+        form={"client_pk": "1"},
     ),
     "console.accounts": Exempt(
         "console list: every account is the operator's to see",

@@ -50,6 +50,8 @@ R22: dict[Action, set[Role]] = {
     Action.RESELLERS_MANAGE: {P},
     Action.WHOLESALE_MANAGE: {P},
     Action.OEM_GRANT: {P},
+    # The PBX nodes' API clients (the machine API's credentials).
+    Action.API_CLIENTS_MANAGE: {P},
     # Customers and their billing data: everyone of the reseller reads them; billing
     # changes them; invoice mailing (R2) also by the account's manager.
     Action.ACCOUNT_VIEW: {P, ADM, BIL, SUP, MGR},
@@ -185,6 +187,8 @@ def _path(app: Flask, endpoint: str, ids: Ids) -> str:
         values |= {name: ids.of(kind) for name, kind in entry.query.items()}
     if "filename" in _rule(app, endpoint).arguments:
         values["filename"] = FILENAME
+    if "call_id" in _rule(app, endpoint).arguments:
+        values["call_id"] = "no-such-call"  # the API's PBX call id (text)
     return str(app.url_map.bind("localhost").build(endpoint, values))
 
 

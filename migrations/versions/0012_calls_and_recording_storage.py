@@ -168,13 +168,13 @@ def upgrade():
             unique=False,
         )
 
-    op.add_column("ivr", sa.Column("prompt_key", sa.String(length=160), nullable=True))
+    op.add_column("ivr", sa.Column("prompt_key", sa.String(length=200), nullable=True))
     op.add_column("ivr", sa.Column("prompt_sha256", sa.String(length=64), nullable=True))
     op.add_column("ivr", sa.Column("prompt_bytes", sa.Integer(), nullable=True))
     for name, kind in (
         ("call_record_id", sa.Integer()),
         ("sha256", sa.String(length=64)),
-        ("storage_key", sa.String(length=160)),
+        ("storage_key", sa.String(length=200)),
         ("created_at", pbx_platform.db.UTCDateTime(timezone=True)),
     ):
         op.add_column("recording", sa.Column(name, kind, nullable=True))

@@ -244,7 +244,8 @@ class Ivr(CircleOwned, Timestamped, Model):
     digit_map: Mapped[dict[str, dict[str, object]]] = mapped_column(JSON, default=dict)
     timeout_destination: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # The prompt's file in the object storage (``pbx_platform.storage``).
-    prompt_key: Mapped[str | None] = mapped_column(String(160))
+    # "prompts/<circle id>/xx/yy/<sha256>": 79 characters and the id's digits.
+    prompt_key: Mapped[str | None] = mapped_column(String(200))
     prompt_sha256: Mapped[str | None] = mapped_column(String(64))
     prompt_bytes: Mapped[int | None] = mapped_column(Integer)
     prompt_source: Mapped[str | None] = mapped_column(String(20))  # upload | speech
@@ -288,7 +289,8 @@ class Recording(CircleOwned, Model):
     duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str] = mapped_column(String(64))
-    storage_key: Mapped[str] = mapped_column(String(160), index=True)
+    # "recordings/<circle id>/xx/yy/<sha256>": 82 characters and the id's digits.
+    storage_key: Mapped[str] = mapped_column(String(200), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     call: Mapped[CallRecord] = relationship()

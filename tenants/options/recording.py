@@ -228,21 +228,14 @@ def _add_bytes(circle: Circle, size: int) -> bool:
     result = db.session.execute(
         update(RecordingLimit)
         .where(
+            # BIGINT: INTEGER GB × 10⁹ overflows PostgreSQL's INTEGER past 2 GB.
             RecordingLimit.used_bytes + size
             <= cast(RecordingLimit.limit_gb, BigInteger) * (1000 * MB),
         )
         .values(used_bytes=RecordingLimit.used_bytes + size)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
-    _expire_counter()
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _expire_counter() -> None:
-    """The counter changed in the database: a loaded row must be read again."""
-    for row in list(db.session.identity_map.values()):
-        if isinstance(row, RecordingLimit):
-            db.session.expire(row)
 
 
 def namespace(circle: Circle) -> str:
@@ -322,9 +315,8 @@ def delete(circle: Circle, recording: Recording) -> None:
     db.session.execute(
         update(RecordingLimit)
         .values(used_bytes=RecordingLimit.used_bytes - recording.size_bytes)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="fetch")
     )
-    _expire_counter()
     db.session.delete(recording)
     db.session.flush()
 

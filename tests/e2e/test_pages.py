@@ -66,6 +66,8 @@ def _visits(server: LiveServer, who: str) -> list[Visit]:
             Visit("console-accounts", "/console/accounts"),
             Visit("console-reseller", f"/console/resellers/{a.reseller_id}"),
             Visit("console-audit", "/console/audit"),
+            Visit("console-api-clients", "/console/api-clients"),
+            Visit("console-api-client-new", "/console/api-clients/new"),
         ]
     if who == "circle":
         return [
@@ -184,4 +186,26 @@ def test_login_pages_hold_at_desktop_and_phone_width(
             response = page.goto(live_server.url(host, path))
             assert response is not None and response.status == 200, (name, response)
             problems += _check(page, axe, name, width)
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_the_api_client_secret_page_holds_at_desktop_and_phone_width(
+    wide_page: Any, live_server: LiveServer
+) -> None:
+    """The page that shows a new API client's secret (once): registered through the form,
+    then the list with the client on it."""
+    page, axe = wide_page, _axe()
+    host = _login(page, live_server, "operator")
+    problems: list[str] = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(live_server.url(host, "/console/api-clients/new"))
+        page.locator("#name").fill(f"pbx-tokyo-{width}")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#client-secret").count() == 1
+        problems += _check(page, axe, "console-api-client-created", width)
+        page.goto(live_server.url(host, "/console/api-clients"))
+        problems += _check(page, axe, "console-api-clients-listed", width)
     assert problems == []

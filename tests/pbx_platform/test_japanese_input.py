@@ -11,7 +11,15 @@ from pbx_platform.validation import typed, typed_number
 
 @pytest.mark.parametrize(
     "raw",
-    ["100-0001", "1000001", "１００－０００１", "〒100-0001", " 100ー0001 ", "100‐0001", "100−0001"],
+    [
+        "100-0001",
+        "1000001",
+        "１００－０００１",
+        "〒100-0001",
+        " 100ー0001 ",
+        "100‐0001",
+        "100−0001",
+    ],
 )
 def test_postal_codes_as_typed_become_nnn_nnnn(raw):
     assert postal_code(raw) == "100-0001"

@@ -15,6 +15,7 @@ import pytest
 
 from pbx_platform.db import db
 from pbx_platform.tenancy import TenantScopeError, use_scope
+from tenants.calls import ingest, pbx_config
 from tenants.models import Circle
 from tenants.options import licences, recording
 from tenants.options import services as options
@@ -57,6 +58,8 @@ SERVICES: dict[str, Callable[[Circle], Any]] = {
     "ring_groups.ring_groups_to_set_up": ring_groups_to_set_up,
     "unique_csv.export_text": unique_csv.export_text,
     "unique_csv.state_digest": unique_csv.state_digest,
+    "pbx_config.circle_config": lambda c: pbx_config.circle_config(c, TODAY, str),
+    "ingest.circle_extensions": ingest.circle_extensions,
 }
 
 
@@ -121,6 +124,9 @@ SCOPED_FILES = [
     "tenants/services/circles/unique_csv.py",
     "tenants/services/numbers.py",
     "tenants/validation.py",
+    "tenants/calls/ingest.py",
+    "tenants/calls/pbx_config.py",
+    "tenants/api/access.py",
 ]
 HAND_FILTER = re.compile(r"\w+\.circle_id == (circle\.id|circle_id|target\.circle\.id)")
 
