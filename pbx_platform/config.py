@@ -66,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FORGOT_PER_ADDRESS", "3 per hour", env="PBX_FORGOT_PER_ADDRESS"),
     Setting("FORGOT_PER_IP", "10 per hour", env="PBX_FORGOT_PER_IP"),
     # Recordings and IVR prompts (pbx_platform.storage): file (under STORAGE_DIR) or s3.
+    Setting("API_TOKEN_PER_IP", "60 per minute", env="PBX_API_TOKEN_PER_IP"),
     Setting("STORAGE", "file", env="PBX_STORAGE"),
     Setting("STORAGE_DIR", "", env="PBX_STORAGE_DIR"),
     # The machine API (pbx_platform.api): access tokens' lifetime, and the largest

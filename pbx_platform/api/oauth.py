@@ -4,6 +4,8 @@ server, and bearer tokens (RFC 6750) checked with its resource protector.
 * ``POST /api/oauth/token`` (console host only): HTTP Basic or form client credentials
   → an access token for the client's scopes (or the asked subset), valid
   ``API_TOKEN_SECONDS`` (one hour by default). Only the token's SHA-256 is stored.
+  Limited per client address (``PBX_API_TOKEN_PER_IP``); a client whose reseller is
+  suspended gets no token, and its tokens stop working.
 * ``require_token(scope)``: the API views' first call. A missing, unknown, expired or
   revoked token (or a token of a revoked or expired client) is 401 ``invalid_token``; a
   token without the scope is 403 ``insufficient_scope``; both with RFC 6750's
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +35,26 @@ from werkzeug.exceptions import HTTPException
 from pbx_platform.api.errors import ApiError, bearer_error, from_http_exception, json_error
 from pbx_platform.api.models import SCOPES, ApiClient, ApiToken
 from pbx_platform.db import db, utcnow
-from pbx_platform.extensions import csrf
+from pbx_platform.extensions import csrf, limiter
 from pbx_platform.validation import has_control_characters
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# Checks a client must pass besides its own revocation and expiry, registered by the
+# contexts above the core (``tenants``: the client's reseller is not suspended).
+_client_checks: list[Callable[[ApiClient], bool]] = []
+
+
+def register_client_check(check: Callable[[ApiClient], bool]) -> None:
+    if check not in _client_checks:
+        _client_checks.append(check)
+
+
+def client_usable(row: ApiClient, now: datetime) -> bool:
+    return row.usable(now) and all(check(row) for check in _client_checks)
 
 
 class OAuthClient(ClientMixin):
@@ -89,7 +106,7 @@ def _query_client(client_id: str) -> OAuthClient | None:
     ):
         return None
     row = db.session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).first()
-    if row is None or not row.usable(utcnow()):
+    if row is None or not client_usable(row, utcnow()):
         return None
     return OAuthClient(row)
 
@@ -128,7 +145,7 @@ class StoredToken(TokenMixin):
         return max(0, int((self.row.expires_at - self.now).total_seconds()))
 
     def is_expired(self) -> bool:
-        return self.now >= self.row.expires_at or not self.row.client.usable(self.now)
+        return self.now >= self.row.expires_at or not client_usable(self.row.client, self.now)
 
     def is_revoked(self) -> bool:
         return self.row.client.revoked_at is not None
@@ -220,7 +237,12 @@ def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
     app.register_blueprint(blueprint)
 
 
+def _token_limit() -> str:
+    return str(current_app.config["API_TOKEN_PER_IP"])
+
+
 @bp.post("/api/oauth/token")
+@limiter.limit(_token_limit, scope="api-token")
 def token() -> Any:
     """RFC 6749 §4.4.2; errors as §5.2 (``error``, ``error_description``)."""
     console_only()

@@ -199,3 +199,42 @@ def test_a_client_id_with_a_nul_byte_is_no_client(app, world):
     response = get_token(app.test_client(), "\x00pbx", "secret")
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_client"
+
+
+def test_a_suspended_resellers_client_gets_no_token_and_its_tokens_stop(app, world):
+    """A suspended reseller's portal refuses every login (tenants.services.resellers);
+    its API clients too, and reactivating restores them."""
+    from tenants.services import resellers
+
+    client_id, secret, _ = make_client(app, world, reseller_id=world.a.reseller_id)
+    token = get_token(app.test_client(), client_id, secret).get_json()["access_token"]
+    with app.app_context(), use_scope(Scope(world.platform_reseller_id)):
+        resellers.suspend(world.a.reseller_id)
+        db.session.commit()
+    response = app.test_client().get(
+        CONFIG.format(world.a.circle_id), headers=bearer(token), base_url=CONSOLE
+    )
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_token"
+    assert get_token(app.test_client(), client_id, secret).status_code == 401
+    with app.app_context(), use_scope(Scope(world.platform_reseller_id)):
+        resellers.reactivate(world.a.reseller_id)
+        db.session.commit()
+    again = app.test_client().get(
+        CONFIG.format(world.a.circle_id), headers=bearer(token), base_url=CONSOLE
+    )
+    assert again.status_code == 200
+
+
+def test_token_requests_are_limited_per_address(app, world):
+    client_id, secret, _ = make_client(app, world)
+    http = app.test_client()
+    app.config["API_TOKEN_PER_IP"] = "3 per minute"
+    try:
+        codes = [get_token(http, client_id, "wrong").status_code for _ in range(3)]
+        limited = get_token(http, client_id, secret)
+    finally:
+        app.config["API_TOKEN_PER_IP"] = "60 per minute"
+    assert codes == [401, 401, 401]
+    assert limited.status_code == 429
+    assert limited.is_json and limited.get_json()["error"]
