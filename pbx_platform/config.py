@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
     # recording one PUT may carry (an hour of 8 kHz stereo 16-bit PCM is 115 MB).
     Setting("API_TOKEN_SECONDS", 3600, int, env="PBX_API_TOKEN_SECONDS"),
     Setting("API_RECORDING_MAX_BYTES", 200_000_000, int, env="PBX_API_RECORDING_MAX_BYTES"),
+    # PBX_STORAGE=s3 (pbx_platform.storage_s3): the bucket, an endpoint for an
+    # S3-compatible service (empty: AWS), its region and a folder inside the bucket.
+    # Credentials come from boto3's chain (AWS_ACCESS_KEY_ID, a profile, a role).
+    Setting("S3_BUCKET", "", env="PBX_S3_BUCKET"),
+    Setting("S3_ENDPOINT_URL", "", env="PBX_S3_ENDPOINT_URL"),
+    Setting("S3_REGION", "", env="PBX_S3_REGION"),
+    Setting("S3_PREFIX", "", env="PBX_S3_PREFIX"),
 )
 
 
@@ -109,6 +116,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         raise ConfigError("PBX_MAIL_SECURITY must be starttls, ssl or none")
     if config["STORAGE"] not in {"file", "s3"}:
         raise ConfigError("PBX_STORAGE must be file or s3")
+    if config["STORAGE"] == "s3" and not config["S3_BUCKET"]:
+        raise ConfigError("PBX_STORAGE=s3 needs PBX_S3_BUCKET")
     if not config["STORAGE_DIR"]:
         config["STORAGE_DIR"] = str(Path(instance_path) / "recordings")
     if not config["MAIL_DIR"]:

@@ -82,6 +82,11 @@ class Store(Protocol):
 
     def keys(self) -> Iterator[str]: ...
 
+    def modified_at(self, key: str) -> float:
+        """When the file was written (POSIX seconds): the sweep leaves young orphans,
+        which may be uploads in flight."""
+        ...
+
 
 def spool(
     namespace: str, chunks: Iterable[bytes], directory: str | None, max_bytes: int | None
@@ -159,6 +164,12 @@ class FileStore:
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._path(key).unlink()
+
+    def modified_at(self, key: str) -> float:
+        try:
+            return self._path(key).stat().st_mtime
+        except FileNotFoundError as exc:
+            raise Missing(key) from exc
 
     def keys(self) -> Iterator[str]:
         if not self.root.is_dir():
