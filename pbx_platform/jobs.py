@@ -6,6 +6,10 @@ task for a worker, started with::
 
     celery -A pbx_platform.jobs:celery worker --loglevel INFO
 
+and one beat process for the periodic tasks (``schedule``)::
+
+    celery -A pbx_platform.jobs:celery beat --loglevel INFO
+
 With ``CELERY_BROKER_URL`` empty the same call runs the task in-process at once,
 so ``make run`` needs nothing but Python.
 
@@ -30,9 +34,20 @@ from sqlalchemy.exc import SQLAlchemyError
 import pbx_platform
 from pbx_platform.db import db
 
-__all__ = ["healthcheck", "init_app", "make_celery"]
+__all__ = ["healthcheck", "init_app", "make_celery", "schedule"]
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://")
+
+
+# Celery beat's periodic tasks (``celery -A pbx_platform.jobs:celery beat``): each
+# context adds its own from its ``init_app`` (the core names no context's task).
+_beat_schedule: dict[str, dict[str, Any]] = {}
+
+
+def schedule(entry: str, task: str, when: Any) -> None:
+    """Run the task named ``task`` on beat's schedule ``when`` (a ``crontab``, in
+    Japan time: the Celery app's timezone is Asia/Tokyo)."""
+    _beat_schedule[entry] = {"task": task, "schedule": when}
 
 
 def make_celery(app: Flask) -> Celery:
@@ -73,6 +88,7 @@ def make_celery(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="Asia/Tokyo",
         enable_utc=True,
+        beat_schedule=dict(_beat_schedule),
     )
     return celery_app
 

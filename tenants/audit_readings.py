@@ -82,6 +82,9 @@ ACTIONS = {
     "oem_server.grant": _l("%(who)s granted the OEM server: %(object)s"),
     "oem_server.end": _l("%(who)s ended the OEM server: %(object)s"),
     "recording.limit": _l("%(who)s changed the recording limit: %(object)s"),
+    "recording.purge": _l("%(who)s deleted the recordings past their retention period: %(object)s"),
+    "recording.recount": _l("%(who)s corrected the recording storage counter: %(object)s"),
+    "reseller.retention": _l("%(who)s changed how long recordings are kept: %(object)s"),
     "theme.update": _l("%(who)s changed the branding: %(object)s"),
 }
 
@@ -120,6 +123,10 @@ FIELDS = {
     "monthly_price_yen": _l("monthly price (yen)"),
     "registration_number": _l("registration number"),
     "recording_refused": _l("recording refused"),
+    "recordings": _l("recordings"),
+    "bytes": _l("bytes"),
+    "used_bytes": _l("bytes used"),
+    "recording_retention_days": _l("recordings kept (days after the option ends)"),
 }
 
 
