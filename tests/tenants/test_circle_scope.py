@@ -17,7 +17,7 @@ from pbx_platform.db import db
 from pbx_platform.tenancy import TenantScopeError, use_scope
 from tenants.calls import ingest, pbx_config
 from tenants.models import Circle
-from tenants.options import licences, recording
+from tenants.options import licences, recording, recording_upkeep
 from tenants.options import services as options
 from tenants.options.models import OptionKind
 from tenants.services import circles, directory
@@ -41,6 +41,9 @@ SERVICES: dict[str, Callable[[Circle], Any]] = {
     "recording.usage": recording.usage,
     "recording.phone_uniques": recording.phone_uniques,
     "recording.recordings_between": lambda c: recording.recordings_between(c, TODAY, TODAY),
+    "recording_upkeep.monthly_peak": lambda c: recording_upkeep.monthly_peak(c, 2026, 11),
+    "recording_upkeep.snapshot_circle": lambda c: recording_upkeep.snapshot_circle(c, TODAY),
+    "recording_upkeep.purge_circle": lambda c: recording_upkeep.purge_circle(c, TODAY),
     "circles.unique_page": circles.unique_page,
     "circles.circle_unique": lambda c: circles.circle_unique(c, 1),
     "circles.pickup_group_choices": circles.pickup_group_choices,
@@ -113,6 +116,7 @@ SCOPED_FILES = [
     "tenants/options/cart.py",
     "tenants/options/licences.py",
     "tenants/options/recording.py",
+    "tenants/options/recording_upkeep.py",
     "tenants/options/services.py",
     "tenants/services/circles/uniques.py",
     "tenants/services/circles/pickup_groups.py",
