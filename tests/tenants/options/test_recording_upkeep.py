@@ -4,6 +4,7 @@ purge after the retention period."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -17,12 +18,14 @@ from pbx_platform.db import db
 from pbx_platform.models import AuditLog
 from pbx_platform.tenancy import platform_bypass
 from tenants.models import Reseller
+from tenants.options import recording
 from tenants.options import recording_upkeep as upkeep
 from tenants.options.models import OptionKind, Recording, RecordingLimit, RecordingStorageDay
 from tests.call_helpers import add_recording
 from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD, in_circle
 from tests.option_helpers import give_option
+from tests.pbx_platform.test_storage import make_s3, s3_endpoint  # noqa: F401  (fixture)
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 12:00 JST
 
@@ -325,3 +328,37 @@ def test_the_purge_command(app, world, store, ended):
         result = app.test_cli_runner().invoke(args=["recordings", "purge"])
     assert result.exit_code == 0, result.output
     assert f"circle {world.a.circle_id}: 2 recordings, 3000 bytes, 2 files deleted" in result.output
+
+
+# -- the S3 backend in the app ------------------------------------------------------------
+
+
+def test_the_app_on_s3_stores_serves_and_checks_a_recording(
+    app,
+    world,
+    s3_endpoint,  # noqa: F811
+    browser,
+):
+    """PBX_STORAGE=s3 end to end: the upload lands in the bucket, the portal serves it
+    (whole and as a range), and the check sees the bucket."""
+    s3 = make_s3(s3_endpoint, prefix="app")
+    saved = app.extensions.get("pbx_storage")
+    app.extensions["pbx_storage"] = s3
+    try:
+        give_option(app, world.a, OptionKind.CALL_RECORDING)
+        with time_machine.travel(NOW, tick=False):
+            rid = add_recording(app, world.a, NOW, size=5000)
+            row = _row(app, rid)
+            assert list(s3.keys()) == [row.storage_key]
+            with in_circle(app, world.a):
+                found = db.session.get(Recording, rid)
+                body = b"".join(recording.iter_wav(found))
+                assert hashlib.sha256(body).hexdigest() == row.sha256 and len(body) == 5000
+                assert b"".join(recording.iter_wav(found, 40, 44)) == body[40:44]
+            c = browser(world.a.host)
+            c.login_circle(world.a.circle_login, PASSWORD)
+            response = c.get(f"/portal/recording/{rid}.wav")
+            assert response.status_code == 200 and response.get_data() == body
+        assert _verify(app, rehash=True).problems == []
+    finally:
+        app.extensions["pbx_storage"] = saved
