@@ -64,6 +64,7 @@ class Action(enum.StrEnum):
     # R17 forced password change.
     PASSWORD_POLICY_SET = "password_policy_set"  # noqa: S105  (an action's name)
     RECORDING_LIMIT_SET = "recording_limit_set"  # R6: raising the 100 GB limit
+    RECORDING_RETENTION_SET = "recording_retention_set"  # R6: days kept after the end
 
 
 A = Action

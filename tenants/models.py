@@ -66,6 +66,8 @@ class Reseller(EditVersioned, TenantScoped, Timestamped, Model):
     suspended_at: Mapped[datetime | None]
     # R6: how long recordings are kept after a circle's recording option has ended.
     recording_retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    # The optimistic lock of the staff's retention form (pbx_platform.versioning).
+    retention_edit_version: Mapped[int] = edit_version_column()
 
     @property
     def is_suspended(self) -> bool:

@@ -28,6 +28,12 @@ STAFF_SECTIONS = [
     ("staff_users.users", _l("Staff users"), "staff_manage", ("staff_users.",)),
     ("staff_portal.audit", _l("Audit log"), "audit_view", ()),
     ("themes.edit_theme", _l("Branding"), "theme_edit", ("themes.",)),
+    (
+        "staff_portal.recording_retention",
+        _l("Recording retention"),
+        "recording_retention_set",
+        (),
+    ),
     ("staff_portal.sessions", _l("Active sessions"), None, ()),
 ]
 CONSOLE_SECTIONS = [

@@ -459,6 +459,13 @@ ROUTES: dict[str, Reach | Exempt] = {
         NO_ID + ": the login's own other sessions", PUBLIC, roles=CIRCLE, form={}
     ),
     "staff_portal.sessions": Exempt(LIST + " (the login's own sessions)", PUBLIC, roles=STAFF),
+    "staff_portal.recording_retention": Exempt(
+        NO_ID + ": the logged-in staff's own reseller; a forged reseller id in the form is"
+        " ignored (test_recording_retention)",
+        Needs(get=A.RECORDING_RETENTION_SET, post=A.RECORDING_RETENTION_SET),
+        roles=STAFF,
+        form={"retention_days": "120", "reseller_id": Other("reseller_id")},
+    ),
     "staff_portal.end_other_sessions": Exempt(
         NO_ID + ": the login's own other sessions", PUBLIC, roles=STAFF, form={}
     ),

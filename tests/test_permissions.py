@@ -75,6 +75,7 @@ R22: dict[Action, set[Role]] = {
     Action.CIRCLE_LOGIN_CHANGE: {P, ADM, CIR},
     Action.PASSWORD_POLICY_SET: {P, ADM, MGR},  # R17
     Action.RECORDING_LIMIT_SET: {P, ADM},  # R6: raised by the reseller
+    Action.RECORDING_RETENTION_SET: {P, ADM},  # R6: the reseller's retention period
 }
 
 

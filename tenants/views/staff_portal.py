@@ -15,12 +15,14 @@ from pbx_platform.permissions import Action, allowed, require
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.forms import PasswordPolicyForm
 from tenants.forms_staff import ManagerInviteForm
-from tenants.models import Account, PasswordPolicy
+from tenants.models import Account, PasswordPolicy, Reseller
 from tenants.services import dashboard as dashboard_service
+from tenants.services import recording_retention as retention
 from tenants.services import directory, logins, staff_users
 from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
 from tenants.views.common import circle_or_404, get_or_404, portal_only, staff_required
+from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 
 bp = Blueprint("staff_portal", __name__, url_prefix="/staff")
 # On a portal the staff loader knows only the reseller's staff and account managers.
@@ -144,3 +146,37 @@ def end_session(session_id: int) -> Any:
 @portal_staff
 def end_other_sessions() -> Any:
     return session_pages.end_others("staff_portal")
+
+
+@bp.route("/recording-retention", methods=["GET", "POST"])
+@portal_staff
+def recording_retention() -> Any:
+    """R6: how long the reseller keeps ended circles' recordings (its admins, R22)."""
+    require(Action.RECORDING_RETENTION_SET)
+    reseller = get_or_404(Reseller, current_user.reseller_id)
+    errors: list[str] = []
+    status = 200
+    raw = str(reseller.recording_retention_days)
+    if request.method == "POST":
+        validate_csrf_or_400()
+        raw = request.form.get("retention_days", "")
+        days, error = parse_quantity(raw, minimum=retention.MIN_DAYS, maximum=retention.MAX_DAYS)
+        if error or days is None:
+            errors, status = [error or ""], 422
+        else:
+            try:
+                retention.set_retention_days(
+                    reseller, days, version=form_version(request.form.get("edit_version"))
+                )
+            except StaleEdit:
+                return refuse_stale(url_for("staff_portal.recording_retention"))
+            flash(_l("The retention period has been saved."), "success")
+            return redirect(url_for("staff_portal.recording_retention"))
+    return render_template(
+        "tenants/recording_retention.html",
+        reseller=reseller,
+        value=raw,
+        errors=errors,
+        minimum=retention.MIN_DAYS,
+        maximum=retention.MAX_DAYS,
+    ), status

@@ -100,6 +100,7 @@ def _visits(server: LiveServer, who: str) -> list[Visit]:
         Visit("staff-customer-new", "/staff/customers/new"),
         Visit("staff-customer-edit", f"/staff/accounts/{a.account_id}/edit"),
         Visit("staff-customer-terminate", f"/staff/accounts/{a.account_id}/terminate"),
+        Visit("staff-recording-retention", "/staff/recording-retention"),
     ]
 
 
