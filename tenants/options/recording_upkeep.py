@@ -95,12 +95,12 @@ def _rows() -> Iterable[_Row]:
         .execution_options(yield_per=1000)
     ):
         yield _Row(f"recording {rid}", key, size, sha)
-    for ivr_id, key, size, sha in db.session.execute(
+    for ivr_id, prompt_key, prompt_size, prompt_sha in db.session.execute(
         select(Ivr.id, Ivr.prompt_key, Ivr.prompt_bytes, Ivr.prompt_sha256)
         .where(Ivr.prompt_key.is_not(None))
         .order_by(Ivr.id)
     ):
-        yield _Row(f"prompt of IVR {ivr_id}", key, size or 0, sha)
+        yield _Row(f"prompt of IVR {ivr_id}", prompt_key or "", prompt_size or 0, prompt_sha)
 
 
 def _sha256(store: storage.Store, key: str) -> str:

@@ -17,8 +17,8 @@ from tenants.forms import PasswordPolicyForm
 from tenants.forms_staff import ManagerInviteForm
 from tenants.models import Account, PasswordPolicy, Reseller
 from tenants.services import dashboard as dashboard_service
-from tenants.services import recording_retention as retention
 from tenants.services import directory, logins, staff_users
+from tenants.services import recording_retention as retention
 from tenants.views import audit_pages
 from tenants.views import sessions as session_pages
 from tenants.views.common import circle_or_404, get_or_404, portal_only, staff_required
