@@ -21,7 +21,7 @@ from tenants.models import Reseller
 from tenants.options import recording
 from tenants.options import recording_upkeep as upkeep
 from tenants.options.models import OptionKind, Recording, RecordingLimit, RecordingStorageDay
-from tests.call_helpers import add_recording
+from tests.call_helpers import add_recording, wav_bytes
 from tests.circle_pages import pin_locale, text
 from tests.factories import PASSWORD, in_circle
 from tests.option_helpers import give_option
@@ -362,3 +362,25 @@ def test_the_app_on_s3_stores_serves_and_checks_a_recording(
         assert _verify(app, rehash=True).problems == []
     finally:
         app.extensions["pbx_storage"] = saved
+
+
+def test_prompts_are_checked_too(app, world, store):
+    """An IVR prompt's file is a row's file like a recording's: gone, it is missing;
+    replaced, the old one becomes an orphan once it is an hour old."""
+    from tenants.options.ivr import prompts, service
+
+    give_option(app, world.a, OptionKind.IVR)
+    with in_circle(app, world.a) as circle:
+        ivr = service.create_ivr(circle, "310", "Main menu")
+        prompts.upload_prompt(ivr, wav_bytes(8044, fill=1))
+        first = ivr.prompt_key
+        prompts.upload_prompt(ivr, wav_bytes(16044, fill=2))
+        second, ivr_id = ivr.prompt_key, ivr.id
+        db.session.commit()
+    _age(store, first, 2)
+    store.delete(second)
+    report = _verify(app, fix=True)
+    assert sorted((p.kind, p.key, p.detail, p.fixed) for p in report.problems) == [
+        ("missing", second, f"prompt of IVR {ivr_id}", False),
+        ("orphan", first, "no row refers to it", True),
+    ]
