@@ -13,8 +13,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 360, 190
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28  # room for the axis labels
+WIDTH, HEIGHT = 320, 180
+LEFT, RIGHT, TOP, BOTTOM = 50, 10, 16, 26  # room for the axis labels
 
 
 def nice_ceiling(value: float) -> float:
@@ -54,7 +54,7 @@ def line_chart(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         'class="chart" role="img" aria-labelledby="chart-title chart-desc" '
-        'font-size="10" font-family="inherit">',
+        'font-size="11" font-family="inherit">',
         f'<title id="chart-title">{escape(title)}</title>',
         f'<desc id="chart-desc">{escape(description)}</desc>',
     ]
@@ -112,9 +112,9 @@ def line_chart(
             'stroke-linejoin="round"/>'
         )
     if limit is not None and limit <= top:
-        y = _number(y_of(limit))
+        at = _number(y_of(limit))
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" class="chart-limit" '
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at}" y2="{at}" class="chart-limit" '
             'stroke="currentColor" stroke-dasharray="4 3" stroke-width="1.5"/>'
         )
         if limit_label:

@@ -84,6 +84,21 @@ def downloads_allowed(circle: Circle, today: date) -> bool:
     return services.is_contracted(circle, OptionKind.CALL_RECORDING, today)
 
 
+def ended_on(circle: Circle, today: date) -> date | None:
+    """The day full call recording ended, when the circle had it and holds it no more
+    (R6: from then on, recordings can no longer be downloaded); ``None`` otherwise."""
+    if services.is_contracted(circle, OptionKind.CALL_RECORDING, today):
+        return None
+    ends = [
+        option.ends_on
+        for option in services.circle_options(circle)
+        if option.kind == OptionKind.CALL_RECORDING
+        and option.ends_on is not None
+        and option.ends_on < today
+    ]
+    return max(ends, default=None)
+
+
 def require_downloads(circle: Circle, today: date) -> None:
     """R6: ``services.OptionNotContracted`` once recording has ended."""
     services.require_contracted(circle, OptionKind.CALL_RECORDING, today)

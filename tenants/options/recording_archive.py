@@ -73,7 +73,7 @@ def _bounds(chosen: ArchiveFilter) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _where(statement: Select, chosen: ArchiveFilter) -> Select:  # type: ignore[type-arg]
+def _where(statement: Select, chosen: ArchiveFilter) -> Select:
     start, end = _bounds(chosen)
     statement = statement.where(Recording.started_at >= start, Recording.started_at < end)
     if chosen.unique_ids:
@@ -175,7 +175,7 @@ def _rows(
         chosen,
     ).order_by(Recording.started_at, Recording.id)
     for row in db.session.execute(statement.execution_options(yield_per=BATCH)):
-        yield tuple(row)  # type: ignore[misc]
+        yield tuple(row)
 
 
 def archive(circle: Circle, chosen: ArchiveFilter) -> ZipStream:

@@ -50,6 +50,8 @@ def _short_day(day: date) -> str:
 
 
 def _size_label(value: float) -> str:
+    if value == 0:
+        return "0"
     if value >= 1e9:
         return f"{value / 1e9:.1f}".removesuffix(".0") + " GB"
     return f"{value / 1e6:.1f}".removesuffix(".0") + " MB"
@@ -98,6 +100,7 @@ def _recording_page(
     return render_template(
         "tenants/circle/recording.html",
         holding=holding,
+        ended_on=None if holding.held else recording.ended_on(g.circle, today),
         usage=usage,
         chart=_storage_chart(usage, today) if holding.held else None,
         uniques=recording.phone_uniques(g.circle),

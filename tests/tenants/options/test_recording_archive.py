@@ -86,9 +86,9 @@ def test_the_day_range_is_in_japan_time(app, world, recorded, client):
     day_18, _ = unzip(client.get("/portal/recording/archive.zip?from=2026-11-18&to=2026-11-18"))
     day_19, _ = unzip(client.get("/portal/recording/archive.zip?from=2026-11-19&to=2026-11-19"))
     assert list(day_18) == list(stored_bytes(app, world.a, [late]))
-    assert list(day_18)[0].startswith("20261118-235959_")
+    assert next(iter(day_18)).startswith("20261118-235959_")
     assert list(day_19) == list(stored_bytes(app, world.a, [early]))
-    assert list(day_19)[0].startswith("20261119-000000_")
+    assert next(iter(day_19)).startswith("20261119-000000_")
     both, _ = unzip(client.get("/portal/recording/archive.zip?from=2026-11-18&to=2026-11-19"))
     assert len(both) == 2
 
@@ -175,7 +175,7 @@ def test_the_preview_counts_files_and_megabytes(app, world, recorded, client):
 
 def test_staff_on_the_circle_download_the_archive(app, world, recorded, browser):
     own = add_recording(app, world.a, NOW)
-    staff = browser(world.a.host)
+    staff = pin_locale(browser(world.a.host))
     staff.login_staff(world.a.staff["support"], PASSWORD)
     base = f"/staff/circles/{world.a.circle_id}/recording"
     assert "1 file" in text(staff.get(f"{base}/archive?from=2026-11-20&to=2026-11-20"))
@@ -197,6 +197,12 @@ def test_the_archive_is_refused_once_recording_has_ended(app, world, browser):
             response = c.get(url)
             assert response.status_code == 409
             assert NOT_CONTRACTED in text(response)
+        page = text(c.get("/portal/recording"))
+        assert (
+            "Full call recording ended on 2026-11-30: recordings can no longer be played "
+            "or downloaded." in page
+        )
+        assert "archive.zip" not in page and "Count the files" not in page
 
 
 def test_names_that_collide_are_made_unique(app, world, recorded, client):
