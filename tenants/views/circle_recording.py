@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,6 +23,7 @@ from pbx_platform import svg_chart
 from pbx_platform.db import db
 from pbx_platform.japanese import jdate
 from pbx_platform.permissions import Action, allowed
+from pbx_platform.tenancy import streamed_in_scope
 from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.options import licences, recording, services, storage_series
 from tenants.options import recording_archive as archives
@@ -191,10 +191,10 @@ def recording_archive() -> Any:
 def recording_archive_zip() -> Any:
     """R6: the recordings of a day range as one ZIP, streamed while it is built.
 
-    The rows are listed here, inside the request and its circle scope; the body reads
-    the files from the storage after the view has returned, so it runs inside the
-    request's context (``stream_with_context``): the scope, the app and the session
-    stay until the last byte is sent, and the request's end resets them then."""
+    The rows are listed here, inside the request and its circle scope. The body reads
+    the files from the storage after the view has returned and Flask has ended the
+    request, so it runs in the request's context pushed again and in the circle's scope
+    entered again (``tenancy.streamed_in_scope``), until the last byte is sent."""
     recording.require_downloads(g.circle, tokyo_today())
     chosen = _archive_filter()
     if isinstance(chosen, str):
@@ -205,7 +205,7 @@ def recording_archive_zip() -> Any:
         return _recording_page(422, [str(exc)], chosen=chosen)
     if stream.is_empty():
         return _recording_page(404, [str(_l("No recordings in that period."))], chosen=chosen)
-    response = Response(stream_with_context(iter(stream)), mimetype="application/zip")
+    response = Response(streamed_in_scope(stream), mimetype="application/zip")
     response.headers["Content-Length"] = str(len(stream))
     response.headers["Content-Disposition"] = (
         f'attachment; filename="recordings-{chosen.first:%Y%m%d}-{chosen.last:%Y%m%d}.zip"'

@@ -294,3 +294,32 @@ def test_the_service_streams_without_loading_the_files(app, world, recorded, clo
     # One file at a time: the second is opened only after the first was sent.
     assert seen[0] == 0 and 1 in seen and seen[-1] == 2
     assert seen.index(2) > seen.index(1)
+
+
+def test_the_scope_and_the_session_hold_while_the_body_streams(
+    app, world, recorded, client, monkeypatch
+):
+    """The body is read after the view returned: inside the request's context still
+    (``stream_with_context``), narrowed to the circle, with a usable session; the
+    scope is reset only once the last byte is sent."""
+    from flask import has_request_context
+
+    from pbx_platform import tenancy
+    from tenants.models import Circle
+
+    add_recording(app, world.a, NOW)
+    seen = []
+    real_iter = recording_archive._StoredFile.__iter__
+
+    def watching(self):
+        scope = tenancy.current_scope()
+        circle = db.session.scalars(select(Circle)).one()  # the scope alone filters
+        seen.append((has_request_context(), scope.circle_id, circle.id))
+        return real_iter(self)
+
+    monkeypatch.setattr(recording_archive._StoredFile, "__iter__", watching)
+    response = client.get("/portal/recording/archive.zip?from=2026-11-20&to=2026-11-20")
+    assert seen == []  # nothing read before the body is
+    assert len(response.data) == int(response.headers["Content-Length"])
+    assert seen == [(True, world.a.circle_id, world.a.circle_id)]
+    assert tenancy.current_scope() is None  # reset at the request's end
