@@ -9,9 +9,9 @@ bits, about as compressible as speech) into the filesystem store of a fresh SQLi
 database, registered as recordings of one circle through ``recording.store``. Then, in
 the same run and on the same files (warm in the page cache for both):
 
-* the app: gunicorn with the gthread worker on a loopback port, the circle logs in and
-  downloads ``/portal/recording/archive.zip`` for the whole range; the body is read
-  and discarded while the RSS of the gunicorn worker is sampled every 50 ms;
+* the app: gunicorn with the gthread worker on a loopback port (README's command),
+  the circle logs in and downloads ``/portal/recording/archive.zip`` for the whole
+  range; the body is read and discarded while the RSS of the gunicorn worker is sampled every 50 ms;
 * ``zip -1 -r -`` on the circle's storage folder, written to /dev/null (the target's
   reference), and ``zip -0 -r -`` (stored, the same work as the app's archive).
 
@@ -168,9 +168,20 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in raw.split()]
 
 
-def through_the_app(database: str, store_root: Path, total: int) -> tuple[float, int, int]:
-    """Seconds of the download, the worker's RSS before it and its peak (kB)."""
+def through_the_app(
+    database: str,
+    store_root: Path,
+    total: int,
+    *,
+    worker: str = "gthread",
+    timeout: int = 60,
+    slow_seconds: float = 0,
+) -> tuple[float, int, int]:
+    """Seconds of the download, the worker's RSS before it and its peak (kB).
+
+    ``slow_seconds``: read the body as a slow client would, spread over that long."""
     port = free_port()
+    log = (store_root.parent / f"gunicorn-{worker}.log").open("ab")
     env = dict(
         os.environ,
         DATABASE_URL=database,
@@ -182,13 +193,13 @@ def through_the_app(database: str, store_root: Path, total: int) -> tuple[float,
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "-k",
-            "gthread",
+            worker,
             "--threads",
-            "8",
+            "8" if worker == "gthread" else "1",  # sync with threads would be gthread
             "-w",
-            "1",
+            "2",
             "--timeout",
-            "30",
+            str(timeout),
             "--bind",
             f"127.0.0.1:{port}",
             "wsgi:app",
@@ -196,15 +207,15 @@ def through_the_app(database: str, store_root: Path, total: int) -> tuple[float,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         session = requests.Session()
         session.headers["Host"] = f"{HOST}:{port}"
-        for _ in range(100):
+        for _ in range(600):
             try:
-                page = session.get(f"{base}/login", timeout=5)
+                page = session.get(f"{base}/login", timeout=120)
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -223,7 +234,7 @@ def through_the_app(database: str, store_root: Path, total: int) -> tuple[float,
         )
         if answer.status_code != 302:
             raise SystemExit(f"login failed: HTTP {answer.status_code}")
-        workers = children(server.pid)
+        workers = children(server.pid)  # the download is served by one of them
         before = max(rss_kb(w) for w in workers)
         peak = before
         done = threading.Event()
@@ -245,8 +256,14 @@ def through_the_app(database: str, store_root: Path, total: int) -> tuple[float,
             if response.status_code != 200:
                 raise SystemExit(f"archive: HTTP {response.status_code}")
             announced = int(response.headers["Content-Length"])
-            for chunk in response.iter_content(1 << 20):
-                received += len(chunk)
+            pause = slow_seconds / max(1, announced >> 20)
+            try:
+                for chunk in response.iter_content(1 << 20):
+                    received += len(chunk)
+                    if pause:
+                        time.sleep(pause)
+            except requests.RequestException as exc:
+                raise SystemExit(f"archive broken off after {received:,} bytes: {exc}") from exc
         elapsed = time.perf_counter() - started
         done.set()
         sampler.join()
@@ -256,6 +273,7 @@ def through_the_app(database: str, store_root: Path, total: int) -> tuple[float,
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def with_zip(folder: Path, level: str = "-1") -> float:
@@ -276,6 +294,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gb", type=float, default=2.0)
     parser.add_argument("--dir", default=None, help="where the files go (default: the temp dir)")
+    parser.add_argument(
+        "--slow-client",
+        type=float,
+        default=0,
+        help="also download slowly over this many seconds with --timeout 5, through the "
+        "gthread worker and the sync worker (README: why gthread)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pbx-bench-archive-", dir=args.dir))
     try:
@@ -295,8 +320,25 @@ def main() -> None:
         print(f"  zip -0 -r (stored, as the app): {store_seconds:4.1f} s  {store_rate:7.1f} MB/s")
         print(f"  app / zip -0 throughput:      {app_rate / store_rate:6.0%}")
         print(f"  worker RSS: {before / 1024:.0f} MB before, {peak / 1024:.0f} MB peak")
+        if args.slow_client:
+            for worker in ("gthread", "sync"):
+                try:
+                    seconds, _, _ = through_the_app(
+                        database,
+                        store_root,
+                        total,
+                        worker=worker,
+                        timeout=5,
+                        slow_seconds=args.slow_client,
+                    )
+                    print(f"  slow client, {worker}, --timeout 5: complete in {seconds:.0f} s")
+                except SystemExit as exc:
+                    print(f"  slow client, {worker}, --timeout 5: {exc}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            print(f"  kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
