@@ -245,28 +245,17 @@ def through_the_app(
                 peak = max([peak] + [rss_kb(w) for w in workers])
                 time.sleep(0.05)
 
-        sampler = threading.Thread(target=sample)
+        sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         day = DAY.date().isoformat()
         started = time.perf_counter()
-        received = 0
-        with session.get(
-            f"{base}/portal/recording/archive.zip?from={day}&to={day}", stream=True, timeout=600
-        ) as response:
-            if response.status_code != 200:
-                raise SystemExit(f"archive: HTTP {response.status_code}")
-            announced = int(response.headers["Content-Length"])
-            pause = slow_seconds / max(1, announced >> 20)
-            try:
-                for chunk in response.iter_content(1 << 20):
-                    received += len(chunk)
-                    if pause:
-                        time.sleep(pause)
-            except requests.RequestException as exc:
-                raise SystemExit(f"archive broken off after {received:,} bytes: {exc}") from exc
+        url = f"{base}/portal/recording/archive.zip?from={day}&to={day}"
+        try:
+            received, announced = _download(session, url, slow_seconds)
+        finally:
+            done.set()
+            sampler.join()
         elapsed = time.perf_counter() - started
-        done.set()
-        sampler.join()
         if received != announced or received < total:
             raise SystemExit(f"archive: {received} bytes, {announced} announced")
         return elapsed, before, peak
@@ -274,6 +263,24 @@ def through_the_app(
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def _download(session: requests.Session, url: str, slow_seconds: float) -> tuple[int, int]:
+    """Bytes received and announced; ``slow_seconds``: spread the reading over that long."""
+    received = 0
+    with session.get(url, stream=True, timeout=600) as response:
+        if response.status_code != 200:
+            raise SystemExit(f"archive: HTTP {response.status_code}")
+        announced = int(response.headers["Content-Length"])
+        pause = slow_seconds / max(1, announced >> 20)
+        try:
+            for chunk in response.iter_content(1 << 20):
+                received += len(chunk)
+                if pause:
+                    time.sleep(pause)
+        except requests.RequestException as exc:
+            raise SystemExit(f"archive broken off after {received:,} bytes: {exc}") from exc
+    return received, announced
 
 
 def with_zip(folder: Path, level: str = "-1") -> float:
