@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, cast
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context, has_request_context, stream_with_context
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event, inspect, select, tuple_
 from sqlalchemy.engine import Connection, Engine
@@ -161,6 +161,26 @@ def use_scope(scope: Scope | None, session: Session | None = None) -> Iterator[S
     finally:
         _scope.reset(token)
         _scope_changed(session)
+
+
+def streamed_in_scope(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A response body that is read after the view returned, in the request's scope.
+
+    The server reads a streamed body only once the view has returned and Flask has
+    ended the request: the request's end has reset its scope (``reset_request_scope``)
+    and removed its session by then. ``stream_with_context`` pushes the request's
+    context again while the body runs; this re-enters the scope the view ran in,
+    captured now, for exactly as long as the body runs (also when the client goes away
+    early). Not under the platform bypass: a body never outlives an audited bypass."""
+    if _bypass.get() is not None:
+        raise TenantScopeError("a streamed body cannot run under the platform bypass")
+    scope = _require_scope("a streamed response body")
+
+    def body() -> Iterator[bytes]:
+        with use_scope(scope):
+            yield from chunks
+
+    return stream_with_context(body())
 
 
 def require_circle_scope(circle_id: int) -> None:

@@ -264,6 +264,7 @@ CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
     "pickup_group": ({"group_id": "group_id"}, {"name": "Renamed"}),
     "pickup_groups": ({}, None),
     "recording_archive": ({}, None),
+    "recording_archive_zip": ({}, None),
     "recording_settings": ({}, None),
     "recording_wav": ({"recording_id": "recording_id"}, None),
     "refresh_cart": ({}, {}),
@@ -314,7 +315,11 @@ CIRCLE_NEEDS = {
     "release_number": Needs(post=A.CUSTOMERS_MANAGE),
 }
 # Pages that answer a bare GET with 422: they need a query (a new length, a date range).
-CIRCLE_OWN_STATUS = {"extension_length_confirm": 422, "recording_archive": 422}
+CIRCLE_OWN_STATUS = {
+    "extension_length_confirm": 422,
+    "recording_archive": 422,
+    "recording_archive_zip": 422,
+}
 CIRCLE_QUERIES = {"uniques": {"group": "group_id"}}
 
 

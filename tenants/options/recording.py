@@ -1,13 +1,13 @@
-"""R6 full call recording: storage, per-unique refusal, downloads, the 100 GB limit."""
+"""R6 full call recording: storage, per-unique refusal, downloads, the 100 GB limit.
+
+The archive of a day range lives in ``tenants.options.recording_archive``."""
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, cast, select, update
@@ -82,6 +82,21 @@ def downloads_allowed(circle: Circle, today: date) -> bool:
     """R6: recordings can be downloaded only while the option is contracted (a pending
     cancellation included); once it has ended, downloads are refused."""
     return services.is_contracted(circle, OptionKind.CALL_RECORDING, today)
+
+
+def ended_on(circle: Circle, today: date) -> date | None:
+    """The day full call recording ended, when the circle had it and holds it no more
+    (R6: from then on, recordings can no longer be downloaded); ``None`` otherwise."""
+    if services.is_contracted(circle, OptionKind.CALL_RECORDING, today):
+        return None
+    ends = [
+        option.ends_on
+        for option in services.circle_options(circle)
+        if option.kind == OptionKind.CALL_RECORDING
+        and option.ends_on is not None
+        and option.ends_on < today
+    ]
+    return max(ends, default=None)
 
 
 def require_downloads(circle: Circle, today: date) -> None:
@@ -323,40 +338,3 @@ def delete(circle: Circle, recording: Recording) -> None:
 
 def iter_wav(recording: Recording, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     return storage.get_store().iter_bytes(recording.storage_key, start, end)
-
-
-def recordings_between(circle: Circle, first: date, last: date) -> Sequence[Recording]:
-    if last < first:
-        raise RecordingError(str(_l("The end date must not be before the start date.")))
-    if (last - first).days + 1 > MAX_ARCHIVE_DAYS:
-        raise RecordingError(str(_l("Choose at most %(n)d days at a time.", n=MAX_ARCHIVE_DAYS)))
-    start = datetime.combine(first, time.min, tzinfo=TOKYO)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=TOKYO)
-    require_circle_scope(circle.id)
-    return db.session.scalars(
-        select(Recording)
-        .where(
-            Recording.started_at >= start,
-            Recording.started_at < end,
-        )
-        .order_by(Recording.started_at)
-    ).all()
-
-
-def archive_name(recording: Recording) -> str:
-    """``20261130-143005_201_in_0312345678.wav``: Japan date and time, the extension
-    (``-`` when none), the direction and the other party, safe in any file system."""
-    call = recording.call
-    local = recording.started_at.astimezone(TOKYO)
-    other = "".join(ch for ch in call.other_party if ch.isalnum() or ch in "+-") or "-"
-    extension = call.extension or "-"
-    return f"{local:%Y%m%d-%H%M%S}_{extension}_{call.direction.value}_{other.lstrip('+')}.wav"
-
-
-def zip_archive(recordings: Sequence[Recording]) -> bytes:
-    """The day range as one ZIP (WAV is already compact PCM; stored, not deflated)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for recording in recordings:
-            archive.writestr(archive_name(recording), b"".join(iter_wav(recording)))
-    return buffer.getvalue()

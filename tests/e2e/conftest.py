@@ -82,6 +82,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             # No mail host: the mails are files here, which the tests read.
             "MAIL_HOST": "",
             "MAIL_DIR": str(tmp_path_factory.mktemp("e2e-mail")),
+            # Recordings and prompts in a temporary store, not the checkout's instance/.
+            "STORAGE_DIR": str(tmp_path_factory.mktemp("e2e-recordings")),
         }
     )
     # migrations/env.py prefers MIGRATE_DATABASE_URL: make sure it names this file.

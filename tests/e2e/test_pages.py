@@ -209,4 +209,93 @@ def test_the_api_client_secret_page_holds_at_desktop_and_phone_width(
         problems += _check(page, axe, "console-api-client-created", width)
         page.goto(live_server.url(host, "/console/api-clients"))
         problems += _check(page, axe, "console-api-clients-listed", width)
+
+
+def _recording_states(server: LiveServer) -> None:
+    """R6 as a busy circle has it: circle A with a week of recordings, 60 days of
+    snapshots and its storage at 92 %; A's other circle (the circle login's) at its
+    limit."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from pbx_platform.db import db
+    from pbx_platform.japanese import tokyo_today
+    from tenants.options.models import OptionKind, RecordingLimit, RecordingStorageDay
+    from tests.call_helpers import add_recording
+    from tests.factories import in_circle
+    from tests.option_helpers import give_option
+
+    app, a = server.app, server.world.a
+    now = datetime.now(UTC)
+    today = tokyo_today()
+    for circle_id, used in ((a.circle_id, 92_000_000_000), (a.other_circle_id, 1_000_000_000)):
+        give_option(app, a, OptionKind.CALL_RECORDING, circle_id=circle_id)
+        for n in range(12):
+            add_recording(
+                app, a, now - timedelta(hours=7 * n), size=40_000 + 999 * n, circle_id=circle_id
+            )
+        with in_circle(app, a, circle_id) as circle:
+            for n in range(1, 61):
+                db.session.add(
+                    RecordingStorageDay(
+                        reseller_id=circle.reseller_id,
+                        account_id=circle.account_id,
+                        circle_id=circle.id,
+                        day=today - timedelta(days=n),
+                        stored_bytes=max(0, used - n * used // 70),
+                    )
+                )
+            row = db.session.scalars(select(RecordingLimit)).one()
+            row.used_bytes = used
+            if circle_id == a.other_circle_id:
+                row.limit_gb = 1
+            db.session.commit()
+
+
+@pytest.mark.browser
+def test_recording_pages_hold_at_desktop_and_phone_width(
+    wide_page: Any, live_server: LiveServer
+) -> None:
+    """R6 recording page: storage with the chart near the limit, the archive preview, a
+    circle at its limit, and once recording has ended."""
+    from datetime import timedelta
+
+    from pbx_platform.db import db
+    from pbx_platform.japanese import tokyo_today
+    from tenants.options.models import CircleOption, OptionKind
+    from tests.factories import in_circle
+
+    _recording_states(live_server)
+    a, today = live_server.world.a, tokyo_today()
+    week = f"from={(today - timedelta(days=6)).isoformat()}&to={today.isoformat()}"
+    page, axe = wide_page, _axe()
+    problems: list[str] = []
+
+    def visit(host: str, name: str, path: str, status: int = 200) -> None:
+        nonlocal problems
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            response = page.goto(live_server.url(host, path))
+            assert response is not None and response.status == status, (name, response)
+            problems += _check(page, axe, name, width)
+
+    host = _login(page, live_server, "admin")
+    base = f"/staff/circles/{a.circle_id}/recording"
+    visit(host, "staff-circle-recording", base)
+    assert page.locator("svg.chart title").text_content() == "録音の保存容量（日別）"
+    assert page.locator(".usage .warning").is_visible()
+    visit(host, "staff-circle-recording-preview", f"{base}/archive?{week}")
+    assert "12件" in page.locator(".archive-preview").inner_text()
+    page.context.clear_cookies()
+
+    host = _login(page, live_server, "circle")
+    visit(host, "circle-recording-at-limit", "/portal/recording")
+    assert "ご契約の販売店" in page.locator(".usage .warning").inner_text()
+    with in_circle(live_server.app, a, a.other_circle_id):
+        option = db.session.query(CircleOption).filter_by(kind=OptionKind.CALL_RECORDING).one()
+        option.starts_on, option.ends_on = today - timedelta(days=60), today - timedelta(days=1)
+        db.session.commit()
+    visit(host, "circle-recording-ended", "/portal/recording")
+    visit(host, "circle-recording-ended-archive", f"/portal/recording/archive?{week}", 409)
     assert problems == []

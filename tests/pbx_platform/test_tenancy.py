@@ -546,3 +546,35 @@ def test_phone_numbers_of_other_tenants_are_not_visible(world: World, ctx: None)
     with use_scope(world.a.scope):
         numbers = db.session.scalars(select(CirclePhoneNumber.reseller_id)).all()
     assert numbers and set(numbers) == {world.a.reseller_id}
+
+
+def test_a_streamed_body_runs_in_the_scope_the_view_ran_in(app: Flask, world: World) -> None:
+    """A body read after the view returned (and after the request's end reset the
+    scope) runs in the view's scope again, and leaves it when done; a view without a
+    scope or under the bypass cannot stream."""
+    from pbx_platform.tenancy import (
+        TenantScopeError,
+        current_scope,
+        platform_bypass,
+        streamed_in_scope,
+        use_scope,
+    )
+
+    seen: list[Any] = []
+
+    def chunks() -> Iterator[bytes]:
+        seen.append(current_scope())
+        yield b"x"
+
+    with app.test_request_context():
+        with use_scope(world.a.circle_scope):
+            body = streamed_in_scope(chunks())
+        assert current_scope() is None  # the view returned, the request reset its scope
+        assert list(body) == [b"x"]
+        assert seen == [world.a.circle_scope]
+        assert current_scope() is None
+        with pytest.raises(TenantScopeError):
+            streamed_in_scope(chunks())
+        with use_scope(world.a.circle_scope), platform_bypass("tests.stream"):
+            with pytest.raises(TenantScopeError):
+                streamed_in_scope(chunks())

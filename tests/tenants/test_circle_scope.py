@@ -17,7 +17,13 @@ from pbx_platform.db import db
 from pbx_platform.tenancy import TenantScopeError, use_scope
 from tenants.calls import ingest, pbx_config
 from tenants.models import Circle
-from tenants.options import licences, recording, recording_upkeep
+from tenants.options import (
+    licences,
+    recording,
+    recording_archive,
+    recording_upkeep,
+    storage_series,
+)
 from tenants.options import services as options
 from tenants.options.models import OptionKind
 from tenants.services import circles, directory
@@ -40,10 +46,19 @@ SERVICES: dict[str, Callable[[Circle], Any]] = {
     "licences.terminals": licences.terminals,
     "recording.usage": recording.usage,
     "recording.phone_uniques": recording.phone_uniques,
-    "recording.recordings_between": lambda c: recording.recordings_between(c, TODAY, TODAY),
     "recording_upkeep.monthly_peak": lambda c: recording_upkeep.monthly_peak(c, 2026, 11),
     "recording_upkeep.snapshot_circle": lambda c: recording_upkeep.snapshot_circle(c, TODAY),
     "recording_upkeep.purge_circle": lambda c: recording_upkeep.purge_circle(c, TODAY),
+    "recording_archive.recordings_between": lambda c: recording_archive.recordings_between(
+        c, TODAY, TODAY
+    ),
+    "recording_archive.preview": lambda c: recording_archive.preview(
+        c, recording_archive.ArchiveFilter(TODAY, TODAY)
+    ),
+    "recording_archive.archive": lambda c: recording_archive.archive(
+        c, recording_archive.ArchiveFilter(TODAY, TODAY)
+    ),
+    "storage_series.stored_per_day": lambda c: storage_series.stored_per_day(c, TODAY),
     "circles.unique_page": circles.unique_page,
     "circles.circle_unique": lambda c: circles.circle_unique(c, 1),
     "circles.pickup_group_choices": circles.pickup_group_choices,
@@ -117,6 +132,8 @@ SCOPED_FILES = [
     "tenants/options/licences.py",
     "tenants/options/recording.py",
     "tenants/options/recording_upkeep.py",
+    "tenants/options/recording_archive.py",
+    "tenants/options/storage_series.py",
     "tenants/options/services.py",
     "tenants/services/circles/uniques.py",
     "tenants/services/circles/pickup_groups.py",

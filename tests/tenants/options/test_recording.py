@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import UTC, date, datetime
 
 import pytest
@@ -86,20 +84,6 @@ def test_foreign_unique_ids_are_refused(app, world, client):
     assert response.status_code == 422
     assert uniques_of(app, world.b)["受付"].recording_refused is False
     assert client.post("/portal/recording", {"refuse": "abc"}).status_code == 400
-
-
-def test_archive_download_by_day_range(app, world, client):
-    give_option(app, world.a, OptionKind.CALL_RECORDING)
-    add_recording(app, world.a, datetime(2026, 11, 18, 1, 0, tzinfo=UTC))
-    add_recording(app, world.a, datetime(2026, 11, 19, 16, 0, tzinfo=UTC))  # 20 Nov JST
-    response = client.get("/portal/recording/archive?from=2026-11-18&to=2026-11-19")
-    assert response.status_code == 200
-    assert response.mimetype == "application/zip"
-    names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
-    assert len(names) == 1 and names[0].startswith("20261118-")
-    assert client.get("/portal/recording/archive?from=2026-11-20&to=2026-11-01").status_code == 422
-    assert client.get("/portal/recording/archive?from=x&to=y").status_code == 422
-    assert client.get("/portal/recording/archive?from=2026-01-01&to=2026-11-20").status_code == 422
 
 
 def test_downloads_refused_once_recording_has_ended(app, world, browser):
