@@ -65,6 +65,9 @@ class Action(enum.StrEnum):
     PASSWORD_POLICY_SET = "password_policy_set"  # noqa: S105  (an action's name)
     RECORDING_LIMIT_SET = "recording_limit_set"  # R6: raising the 100 GB limit
     RECORDING_RETENTION_SET = "recording_retention_set"  # R6: days kept after the end
+    # Back-filling a circle's call records from CSV: the reseller's (calls are rated and
+    # invoiced, R24, so neither the customer nor billing staff may add them).
+    CALLS_IMPORT = "calls_import"
 
 
 A = Action

@@ -18,6 +18,7 @@ from tenants.views import (
     staff_portal,
     staff_users,
 )
+from tenants.views import circle_calls as _circle_calls  # noqa: F401  (adds routes)
 from tenants.views import circle_conference as _circle_conference  # noqa: F401  (adds routes)
 from tenants.views import circle_ivr as _circle_ivr  # noqa: F401  (adds routes)
 from tenants.views import circle_numbers as _circle_numbers  # noqa: F401  (adds routes)

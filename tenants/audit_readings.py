@@ -85,6 +85,7 @@ ACTIONS = {
     "recording.purge": _l("%(who)s deleted the recordings past their retention period: %(object)s"),
     "recording.recount": _l("%(who)s corrected the recording storage counter: %(object)s"),
     "reseller.retention": _l("%(who)s changed how long recordings are kept: %(object)s"),
+    "calls.import": _l("%(who)s imported a call from CSV: %(object)s"),
     "theme.update": _l("%(who)s changed the branding: %(object)s"),
 }
 

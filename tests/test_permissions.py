@@ -76,6 +76,9 @@ R22: dict[Action, set[Role]] = {
     Action.PASSWORD_POLICY_SET: {P, ADM, MGR},  # R17
     Action.RECORDING_LIMIT_SET: {P, ADM},  # R6: raised by the reseller
     Action.RECORDING_RETENTION_SET: {P, ADM},  # R6: the reseller's retention period
+    # Call records are rated and invoiced (R24): only the reseller's admins back-fill
+    # them from CSV; the customer (manager, circle) and billing staff may not add any.
+    Action.CALLS_IMPORT: {P, ADM},
 }
 
 

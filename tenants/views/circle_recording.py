@@ -1,4 +1,7 @@
-"""R6 recording settings and downloads; R7/R8 monitoring and whispering ticks."""
+"""R6 recording settings and downloads; R7/R8 monitoring and whispering ticks.
+
+A single recording is played and downloaded from the call history
+(``tenants.views.circle_calls``)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from pbx_platform import svg_chart
-from pbx_platform.db import db
 from pbx_platform.japanese import jdate
 from pbx_platform.permissions import Action, allowed
 from pbx_platform.tenancy import streamed_in_scope
@@ -28,7 +30,7 @@ from pbx_platform.versioning import StaleEdit, form_version, refuse_stale
 from tenants.options import licences, recording, services, storage_series
 from tenants.options import recording_archive as archives
 from tenants.options.dates import tokyo_today
-from tenants.options.models import OptionKind, Recording
+from tenants.options.models import OptionKind
 from tenants.views.circle_admin import bp, menu_item, needs
 from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
 
@@ -211,20 +213,6 @@ def recording_archive_zip() -> Any:
         f'attachment; filename="recordings-{chosen.first:%Y%m%d}-{chosen.last:%Y%m%d}.zip"'
     )
     response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.get("/recording/<int:recording_id>.wav")
-def recording_wav(recording_id: int) -> Any:
-    """One recording as WAV (the call history links here)."""
-    found = db.session.get(Recording, recording_id)
-    if found is None or found.circle_id != g.circle.id:
-        abort(404)
-    recording.require_downloads(g.circle, tokyo_today())
-    response = Response(recording.iter_wav(found), mimetype="audio/wav")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{archives.archive_name(found)}"'
-    )
     return response
 
 

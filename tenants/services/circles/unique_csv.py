@@ -143,12 +143,13 @@ def export_csv(circle: Circle, encoding: str) -> bytes:
 # --- import ----------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (a BOM is dropped), else CP932; anything else is refused."""
+def decode(data: bytes, *, max_bytes: int = MAX_BYTES) -> str:
+    """UTF-8 (a BOM is dropped), else CP932; anything else is refused. Shared by every
+    CSV import of the portals (``max_bytes``: the importer's own limit)."""
     if not data:
         raise CsvFileError(str(_l("Choose a CSV file to import.")))
-    if len(data) > MAX_BYTES:
-        raise CsvFileError(str(_l("The file is larger than %(n)d KB.", n=MAX_BYTES // 1024)))
+    if len(data) > max_bytes:
+        raise CsvFileError(str(_l("The file is larger than %(n)d KB.", n=max_bytes // 1024)))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
