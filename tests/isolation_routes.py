@@ -237,6 +237,10 @@ CIRCLE_PAGES: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {
     "numbers_page": ({}, None),
     "release_number": ({"number_id": "phone_id"}, {}),
     "apply_renumber": ({}, {"token": "forged"}),
+    "call_history": ({}, None),
+    "call_import": ({}, {}),
+    "call_import_confirm": ({}, {"token": "forged"}),
+    "call_import_template": ({}, None),
     "cart": ({}, None),
     "change_extension_length": ({}, {"length": "4", "token": "forged"}),
     "conference_room_delete": ({"room_id": "room_id"}, {}),
@@ -308,6 +312,10 @@ CIRCLE_NEEDS = {
     "refresh_cart": BUY,
     "remove_cart_lines": BUY,
     "set_recording_limit": Needs(post=A.RECORDING_LIMIT_SET),
+    # Calls are rated and invoiced (R24): only the reseller back-fills them.
+    "call_import": Needs(get=A.CALLS_IMPORT, post=A.CALLS_IMPORT),
+    "call_import_confirm": Needs(post=A.CALLS_IMPORT),
+    "call_import_template": Needs(get=A.CALLS_IMPORT),
     "send_password_reset": Needs(post=A.PASSWORD_RESET_SEND),
     # The circle's numbers come from the reseller's inventory: the reseller admin's.
     "numbers_page": Needs(get=A.CUSTOMERS_MANAGE),
@@ -320,7 +328,7 @@ CIRCLE_OWN_STATUS = {
     "recording_archive": 422,
     "recording_archive_zip": 422,
 }
-CIRCLE_QUERIES = {"uniques": {"group": "group_id"}}
+CIRCLE_QUERIES = {"uniques": {"group": "group_id"}, "call_history": {"unique": "unique_id"}}
 
 
 def _circle_pages() -> dict[str, Reach | Exempt]:

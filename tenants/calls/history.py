@@ -47,6 +47,11 @@ class HistoryError(ValueError):
     """A filter the history cannot run; the message is for the user."""
 
 
+class UnknownUnique(HistoryError):
+    """The filter names a unique that is not this circle's (the pages answer 404, as for
+    any other tenant's object)."""
+
+
 @dataclass(frozen=True)
 class CallFilter:
     """What the history is asked for: days ``first``..``last`` (Japan dates, both
@@ -99,7 +104,7 @@ def check_filter(circle: Circle, wanted: CallFilter) -> None:
         or db.session.scalars(select(Unique.id).where(Unique.id == wanted.unique_id)).first()
         is None
     ):
-        raise HistoryError(str(_l("Choose a unique of this circle.")))
+        raise UnknownUnique(str(_l("Choose a unique of this circle.")))
 
 
 def _query(wanted: CallFilter) -> Select[Any]:

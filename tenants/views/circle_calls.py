@@ -85,10 +85,9 @@ def _filter_from_args(today: date) -> tuple[history.CallFilter, list[str]]:
     unique_id = None
     raw_unique = args.get("unique", "")
     if raw_unique:
-        if raw_unique.isascii() and raw_unique.isdigit() and len(raw_unique) <= 10:
-            unique_id = int(raw_unique)
-        else:
-            errors.append(str(_l("Choose a unique of this circle.")))
+        if not (raw_unique.isascii() and raw_unique.isdigit() and len(raw_unique) <= 10):
+            abort(404)  # no unique of this circle is called that
+        unique_id = int(raw_unique)
     direction = None
     raw_direction = args.get("direction", "")
     if raw_direction:
@@ -131,6 +130,8 @@ def call_history() -> Any:
     if not errors:
         try:
             page = history.call_page(g.circle, wanted, Cursor.decode(request.args.get("cursor")))
+        except history.UnknownUnique:
+            abort(404)
         except history.HistoryError as exc:
             errors.append(str(exc))
     return render_template(
@@ -182,7 +183,12 @@ def recording_wav(recording_id: int) -> Any:
     }
     wanted = request.range
     if_range = request.headers.get("If-Range")
-    if wanted is not None and len(wanted.ranges) == 1 and if_range in (None, headers["ETag"]):
+    if (
+        wanted is not None
+        and wanted.units == "bytes"
+        and len(wanted.ranges) == 1
+        and if_range in (None, headers["ETag"])
+    ):
         span = wanted.range_for_length(size)
         if span is None:
             return Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
