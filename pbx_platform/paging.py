@@ -220,7 +220,7 @@ def keyset_page(
 
     def position(row: Any) -> tuple[datetime, int]:
         if key is not None:
-            return key(row)  # type: ignore[no-any-return]
+            return key(row)
         return getattr(row, at.key), getattr(row, row_id.key)
 
     rows = list(db.session.scalars(keyset_statement(query, at, row_id, cursor, per_page)).all())

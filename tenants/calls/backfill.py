@@ -142,12 +142,12 @@ def _parsed(
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(fields.FIELDS):
-            message = _l(
-                "Expected %(n)d columns, found %(m)d.", n=len(fields.FIELDS), m=len(cells)
-            )
+            message = _l("Expected %(n)d columns, found %(m)d.", n=len(fields.FIELDS), m=len(cells))
             yield line, RejectedRow(line, (("", str(message)),))
             continue
-        parsed = fields.parse_call(dict(zip(fields.FIELDS, cells, strict=True)), extensions, now=now)
+        parsed = fields.parse_call(
+            dict(zip(fields.FIELDS, cells, strict=True)), extensions, now=now
+        )
         if isinstance(parsed, dict):
             yield line, RejectedRow(line, tuple(parsed.items()))
             continue

@@ -131,9 +131,7 @@ def page_statement(
     """The exact statement of a history page (for EXPLAIN in the tests); the tenant
     scope adds the circle when it runs."""
     require_circle_scope(circle.id)
-    return keyset_statement(
-        _query(wanted), CallRecord.started_at, CallRecord.id, cursor, per_page
-    )
+    return keyset_statement(_query(wanted), CallRecord.started_at, CallRecord.id, cursor, per_page)
 
 
 def call_page(
@@ -183,9 +181,7 @@ def filter_uniques(circle: Circle) -> Sequence[Unique]:
     """The uniques the filter offers: every unique with an extension, by extension."""
     require_circle_scope(circle.id)
     return db.session.scalars(
-        select(Unique)
-        .where(Unique.extension.is_not(None))
-        .order_by(Unique.extension, Unique.id)
+        select(Unique).where(Unique.extension.is_not(None)).order_by(Unique.extension, Unique.id)
     ).all()
 
 

@@ -156,7 +156,9 @@ def call_history() -> Any:
 def _disposition(kind: str, name: str) -> str:
     """RFC 6266: an ASCII ``filename`` for old clients, ``filename*`` (RFC 5987) for
     the exact name when it is not ASCII."""
-    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._+-") else "_" for ch in name)
+    fallback = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "._+-") else "_" for ch in name
+    )
     value = f'{kind}; filename="{fallback}"'
     if fallback != name:
         value += f"; filename*=UTF-8''{quote(name, safe='')}"
@@ -258,9 +260,11 @@ def call_import() -> Any:
     if preview.new:
         storage.get_store().put(_imports(g.circle.id), [data])
     token = _signer().dumps({"c": g.circle.id, "h": preview.sha256})
-    return render_template(
-        "tenants/circle/call_import_preview.html", preview=preview, token=token
-    ), 200, NO_STORE
+    return (
+        render_template("tenants/circle/call_import_preview.html", preview=preview, token=token),
+        200,
+        NO_STORE,
+    )
 
 
 @bp.post("/calls/import/confirm")

@@ -51,9 +51,7 @@ def row(call_id: str, extension: str = "", **over: str) -> str:
         "ended_at": "2026-11-19T09:03:05+09:00",
         "disposition": "answered",
     } | over
-    return ",".join(
-        [call_id, extension, *(values[k] for k in backfill.fields.FIELDS[2:])]
-    )
+    return ",".join([call_id, extension, *(values[k] for k in backfill.fields.FIELDS[2:])])
 
 
 def upload(client, world, body: bytes):
@@ -184,11 +182,15 @@ def test_a_forged_or_foreign_token_imports_nothing(app, world, staff, browser):
 
 
 def test_a_call_id_of_another_circle_of_the_reseller_is_rejected_at_import(app, world, staff):
-    page = text(upload(staff, world, (HEADER + "\r\n" + row("dup-1") + "\r\n" + row("ok-1")).encode()))
+    page = text(
+        upload(staff, world, (HEADER + "\r\n" + row("dup-1") + "\r\n" + row("ok-1")).encode())
+    )
     # Reported meanwhile for the other circle (the id is unique per reseller).
     add_call(app, world.a, NOW, circle_id=world.a.other_circle_id, call_id="dup-1")
     done = confirm(staff, world, page)
-    assert "1 call(s) imported, 0 already known, 1 rejected." in text(staff.get(done.headers["Location"]))
+    assert "1 call(s) imported, 0 already known, 1 rejected." in text(
+        staff.get(done.headers["Location"])
+    )
     assert [c.call_id for c in calls_of(app, world)] == ["ok-1"]
 
 

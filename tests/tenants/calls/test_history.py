@@ -9,7 +9,6 @@ import pytest
 import time_machine
 
 from pbx_platform.paging import Cursor
-from tenants.calls import history
 from tenants.calls.models import Direction, Disposition
 from tenants.options.models import OptionKind
 from tests.call_helpers import add_call, add_recording
