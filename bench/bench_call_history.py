@@ -183,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
                 ("first page, 92 days", quarter, 1),
                 ("100th page, 92 days", quarter, 100),
                 ("first page, direction out, 7 days", _with(week, direction=Direction.OUT), 1),
-                ("100th page, direction out, 92 days", _with(quarter, direction=Direction.OUT), 100),
+                (
+                    "100th page, direction out, 92 days",
+                    _with(quarter, direction=Direction.OUT),
+                    100,
+                ),
                 ("first page, one unique, 7 days", _with(week, unique_id=unique_id), 1),
                 ("first page, not answered, 92 days", _with(quarter, answered=False), 1),
             ]

@@ -256,9 +256,7 @@ def keyset_page(
         return getattr(row, at.key), getattr(row, row_id.key)
 
     with index_order():
-        rows = list(
-            db.session.scalars(keyset_statement(query, at, row_id, cursor, per_page)).all()
-        )
+        rows = list(db.session.scalars(keyset_statement(query, at, row_id, cursor, per_page)).all())
     more = len(rows) > per_page
     rows = rows[:per_page]
     backwards = cursor is not None and cursor.direction == NEWER

@@ -13,12 +13,20 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pbx_platform.db import db
+from tenants.calls.models import Direction, Disposition
+from tenants.options.models import OptionKind
+from tenants.services import provisioning
+from tests.call_helpers import add_call, add_recording
 from tests.e2e.conftest import LiveServer
+from tests.factories import in_circle
+from tests.option_helpers import give_option, uniques_of
 
 WIDTHS = (1366, 390)
 SERIOUS = {"serious", "critical"}
@@ -298,4 +306,98 @@ def test_recording_pages_hold_at_desktop_and_phone_width(
         db.session.commit()
     visit(host, "circle-recording-ended", "/portal/recording")
     visit(host, "circle-recording-ended-archive", f"/portal/recording/archive?{week}", 409)
+    assert problems == []
+
+
+def _calls_with_recordings(server: LiveServer) -> int:
+    """Sixty calls of the last days in the circle the circle login uses (every
+    direction and result, some of no unique), the answered ones of today recorded; the
+    circle holds full call recording. Returns the circle's id."""
+    world, app = server.world, server.app
+    circle_id = world.a.other_circle_id
+    give_option(
+        app, world.a, OptionKind.CALL_RECORDING, circle_id=circle_id, starts_on=date(2026, 1, 1)
+    )
+    phones = [u.id for u in uniques_of(app, world.a, circle_id=circle_id).values()]
+    if not phones:
+        with in_circle(app, world.a, circle_id) as circle:
+            for extension, name in (("201", "受付"), ("202", "営業部 田中"), ("203", "サポート")):
+                phones.append(
+                    provisioning.create_unique(circle, extension=extension, display_name=name).id
+                )
+            db.session.commit()
+    now = datetime.now(UTC).replace(microsecond=0)
+    directions = [Direction.IN, Direction.OUT, Direction.INTERNAL]
+    results = [Disposition.ANSWERED, Disposition.ANSWERED, Disposition.NO_ANSWER, Disposition.BUSY]
+    parties = ["+81355550001", "+819012345678", "+81612345678", "anonymous"]
+    for i in range(60):
+        call = {
+            "circle_id": circle_id,
+            "unique_id": phones[i % len(phones)] if i % 5 else None,
+            "direction": directions[i % 3],
+            "disposition": results[i % 4],
+            "seconds": 30 + 37 * i,
+            "caller": parties[i % 4],
+            "called": parties[(i + 1) % 4],
+        }
+        started = now - timedelta(minutes=23 * i + 5)
+        if i < 12 and results[i % 4] == Disposition.ANSWERED:
+            add_recording(app, world.a, started, size=16_000 * 5 + 44, **call)
+        else:
+            add_call(app, world.a, started, **call)
+    return circle_id
+
+
+@pytest.mark.browser
+def test_call_pages_hold_at_desktop_and_phone_width(
+    wide_page: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """The call history (both portals), its player, the back-fill form and its preview."""
+    page, axe = wide_page, _axe()
+    circle_id = _calls_with_recordings(live_server)
+    problems: list[str] = []
+
+    def look(name: str, path: str | None = None) -> None:
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            if path is not None:
+                response = page.goto(live_server.url(host, path))
+                assert response is not None and response.status == 200, (name, response)
+            problems.extend(_check(page, axe, name, width))
+
+    host = _login(page, live_server, "circle")
+    look("circle-calls", "/portal/calls")
+    # The player streams with ranges: its metadata loads and it seeks.
+    audio = page.locator("table.calls audio").first
+    duration = audio.evaluate(
+        "a => new Promise(done => { a.addEventListener('loadedmetadata', () => done(a.duration));"
+        " a.load(); })"
+    )
+    assert 4.5 < duration < 5.5
+    status = audio.evaluate(
+        "a => fetch(a.src, {headers: {Range: 'bytes=100-199'}}).then(r => r.status)"
+    )
+    assert status == 206
+
+    page.context.clear_cookies()
+    host = _login(page, live_server, "admin")
+    look("staff-circle-calls", f"/staff/circles/{circle_id}/calls")
+    look("staff-circle-call-import", f"/staff/circles/{circle_id}/calls/import")
+    upload = tmp_path / "calls.csv"
+    header = "call_id,extension,direction,caller,called,started_at,answered_at,ended_at,disposition"
+    rows = [
+        "bf-1,,in,03-5555-0001,,2026-11-02T09:00:00+09:00,2026-11-02T09:00:04+09:00,"
+        "2026-11-02T09:05:00+09:00,answered",
+        "bf-2,,out,,090-1234-5678,2026-11-02T10:00:00+09:00,,2026-11-02T10:00:30+09:00,no_answer",
+        "bf-3,,sideways,03-5555-0001,,2026-11-02T11:00:00+09:00,,2026-11-02T11:00:30+09:00,busy",
+        "bf-4,999,in,03-5555-0001,,yesterday,,2026-11-02T11:00:30+09:00,answered",
+    ]
+    upload.write_bytes("\r\n".join([header, *rows]).encode("cp932"))
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url(host, f"/staff/circles/{circle_id}/calls/import"))
+    page.locator("#file").set_input_files(str(upload))
+    page.locator("main form[enctype] button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#count-new").inner_text().startswith("新規")
+    look("staff-circle-call-import-preview")
     assert problems == []

@@ -143,9 +143,7 @@ def test_no_page_scans_the_calls_table(app, loaded, name):
     options = dict(FILTERS[name])
     if options.pop("unique", False):
         with in_circle(app, loaded.a) as circle:
-            options["unique_id"] = next(
-                u.id for u in history.filter_uniques(circle) if u.extension
-            )
+            options["unique_id"] = next(u.id for u in history.filter_uniques(circle) if u.extension)
     first = options.pop("first", date(2026, 11, 1))
     wanted = history.CallFilter(first=first, last=TODAY, **options)
     plans = _plans(app, loaded, wanted, pages=5)
