@@ -177,7 +177,6 @@ def recording_wav(recording_id: int) -> Any:
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{found.sha256}"',
-        "Cache-Control": "private, no-cache",
         "Content-Disposition": _disposition(
             "attachment" if request.args.get("download") == "1" else "inline",
             recording.archive_name(found),

@@ -167,3 +167,15 @@ def test_the_plan_check_sees_a_sequential_scan(app, loaded):
             .scalars()
         )
     assert "Seq Scan on call_record" in plan
+
+
+def test_the_planner_settings_are_put_back_after_a_page(app, loaded):
+    """``index_order`` changes the planner for the page's statement only: the rest of
+    the request plans as usual."""
+    with in_circle(app, loaded.a) as circle:
+        settings = "SELECT current_setting('enable_seqscan'), current_setting('enable_sort')"
+        connection = db.session.connection()
+        before = connection.exec_driver_sql(settings, execution_options=TRUSTED).one()
+        history.call_page(circle, history.CallFilter.default(TODAY))
+        after = connection.exec_driver_sql(settings, execution_options=TRUSTED).one()
+    assert tuple(before) == tuple(after) == ("on", "on")
