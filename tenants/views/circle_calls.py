@@ -4,8 +4,9 @@ the staff's CSV back-fill of call records.
 The recording is served with HTTP range requests (``Accept-Ranges: bytes``, 206 with
 ``Content-Range``, 416 past the end), streamed from the storage, so that the page's
 ``<audio>`` player seeks without fetching the whole file; ``?download=1`` makes it an
-attachment named by ``recording.archive_name``. Once recording has ended (R6), the
-player and the downloads are refused; the history still lists the calls.
+attachment named by ``recording_archive.archive_name`` (its name in an archive too).
+Once recording has ended (R6), the player and the downloads are refused; the history
+still lists the calls.
 
 The back-fill previews first: the uploaded file is kept in the storage under the
 circle's ``imports/`` namespace, named by its SHA-256, and the confirmation carries a
@@ -40,7 +41,7 @@ from pbx_platform.paging import Cursor
 from pbx_platform.permissions import Action, allowed
 from tenants.calls import backfill, fields, history
 from tenants.calls.models import Direction
-from tenants.options import recording
+from tenants.options import recording, recording_archive
 from tenants.services.circles.unique_csv import CsvFileError
 from tenants.views.circle_admin import acting_for_circle, bp, menu_item, needs
 from tenants.views.forms_util import validate_csrf_or_400
@@ -179,7 +180,7 @@ def recording_wav(recording_id: int) -> Any:
         "ETag": f'"{found.sha256}"',
         "Content-Disposition": _disposition(
             "attachment" if request.args.get("download") == "1" else "inline",
-            recording.archive_name(found),
+            recording_archive.archive_name(found),
         ),
     }
     wanted = request.range
@@ -205,7 +206,10 @@ def recording_wav(recording_id: int) -> Any:
         )
     headers["Content-Length"] = str(size)
     return Response(
-        recording.iter_wav(found), mimetype="audio/wav", headers=headers, direct_passthrough=True
+        recording.iter_wav(found),
+        mimetype="audio/wav",
+        headers=headers,
+        direct_passthrough=True,
     )
 
 
