@@ -16,6 +16,7 @@ from pbx_platform.audit_read import (
     register_values,
 )
 from pbx_platform.models import AuditLog
+from tenants.calls.history import DIRECTION_LABELS, DISPOSITION_LABELS
 from tenants.labels import ACCOUNT_OPTION_LABELS, KIND_LABELS, POLICY_LABELS, TERMINAL_LABELS
 from tenants.options.services import OPTION_LABELS
 
@@ -67,6 +68,7 @@ OBJECTS: dict[str, tuple[object, tuple[str, ...], Callable[[AuditLog], str | Non
     "ivr": (_l("IVR"), ("name",), _circle_page),
     "recording_limit": (_l("recording limit"), (), _circle_page),
     "recording": (_l("recording"), (), _circle_page),
+    "call_record": (_l("call"), ("call_id",), _circle_page),
     "price_book_entry": (_l("price"), ("option_kind",), None),
     "theme": (_l("branding"), (), None),
     "login_session": (_l("login session"), (), None),
@@ -127,6 +129,12 @@ FIELDS = {
     "recordings": _l("recordings"),
     "bytes": _l("bytes"),
     "used_bytes": _l("bytes used"),
+    "call_id": _l("call ID"),
+    "direction": _l("direction"),
+    "caller": _l("caller"),
+    "called": _l("called party"),
+    "disposition": _l("result"),
+    "started_at": _l("start"),
     "recording_retention_days": _l("recordings kept (days after the option ends)"),
 }
 
@@ -143,3 +151,5 @@ def register() -> None:
     register_values("option_kind", options)
     register_values("password_policy", {p.value: label for p, label in POLICY_LABELS.items()})
     register_values("terminal_type", {t.value: label for t, label in TERMINAL_LABELS.items()})
+    register_values("direction", {d.value: label for d, label in DIRECTION_LABELS.items()})
+    register_values("disposition", {d.value: label for d, label in DISPOSITION_LABELS.items()})

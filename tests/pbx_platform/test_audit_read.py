@@ -274,3 +274,25 @@ def test_the_console_exports_every_resellers_rows(trail: World, browser: Any) ->
     page = text(console.get("/console/audit?action=circle.update"))
     # No portal page on the console: the sentence is not a link there.
     assert "/staff/circles/" not in page
+
+
+def test_an_imported_call_reads_by_its_call_id(app: Flask, world: World) -> None:
+    entry = AuditLog(
+        **_row(world.a, action="calls.import", object_type="call_record", object_id=12)
+    )
+    entry.before, entry.after = None, {"call_id": "node1-0001", "direction": "in"}
+    with app.test_request_context("/staff/audit"), force_locale("en"):
+        reading = describe(entry)
+        assert reading.sentence == (
+            f"{world.a.staff['admin']} (staff) imported a call from CSV: call “node1-0001”"
+        )
+        assert [(c.field, c.new) for c in reading.changes] == [
+            ("call ID", "node1-0001"),
+            ("direction", "Incoming"),
+        ]
+    with app.test_request_context("/staff/audit"), force_locale("ja"):
+        reading = describe(entry)
+        assert reading.sentence == (
+            f"{world.a.staff['admin']}（スタッフ）がCSVから通話を取り込みました：通話「node1-0001」"
+        )
+        assert [(c.field, c.new) for c in reading.changes][1] == ("方向", "着信")
