@@ -52,6 +52,13 @@ class StoredFile:
     size: int
 
 
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    size: int
+    modified_at: float  # POSIX seconds
+
+
 def key_for(namespace: str, sha256: str) -> str:
     return f"{namespace}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
@@ -81,6 +88,10 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
 
     def keys(self) -> Iterator[str]: ...
+
+    def listing(self) -> Iterator[Entry]:
+        """Every file with its size and time, from one listing (no request per file)."""
+        ...
 
     def modified_at(self, key: str) -> float:
         """When the file was written (POSIX seconds): the sweep leaves young orphans,
@@ -172,11 +183,16 @@ class FileStore:
             raise Missing(key) from exc
 
     def keys(self) -> Iterator[str]:
+        return (entry.key for entry in self.listing())
+
+    def listing(self) -> Iterator[Entry]:
         if not self.root.is_dir():
             return
         for path in sorted(self.root.rglob("*")):
             if path.is_file() and not path.name.startswith("."):
-                yield "/".join(path.relative_to(self.root).parts)
+                stat = path.stat()
+                key = "/".join(path.relative_to(self.root).parts)
+                yield Entry(key, stat.st_size, stat.st_mtime)
 
 
 def _read(handle: Any, start: int, end: int | None) -> Iterator[bytes]:

@@ -24,7 +24,15 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pbx_platform.storage import CHUNK, Missing, StorageError, StoredFile, _safe_key, spool
+from pbx_platform.storage import (
+    CHUNK,
+    Entry,
+    Missing,
+    StorageError,
+    StoredFile,
+    _safe_key,
+    spool,
+)
 
 # Parts of 16 MB: an hour of 8 kHz 16-bit mono (~58 MB) goes in four parts.
 TRANSFER = TransferConfig(
@@ -146,10 +154,17 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
 
     def keys(self) -> Iterator[str]:
+        return (entry.key for entry in self.listing())
+
+    def listing(self) -> Iterator[Entry]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", ()):
-                yield item["Key"][len(self.prefix) :]
+                yield Entry(
+                    item["Key"][len(self.prefix) :],
+                    int(item["Size"]),
+                    float(item["LastModified"].timestamp()),
+                )
 
     def modified_at(self, key: str) -> float:
         """The object's last change as a POSIX timestamp (the sweep's hour of grace)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,16 @@ def test_delete_and_keys(store):
     store.delete(first)
     assert not store.exists(first)
     assert list(store.keys()) == [second]
+
+
+def test_the_listing_gives_each_files_size_and_time(store):
+    before = time.time() - 5
+    stored = store.put("recordings/7", [b"twelve bytes"])
+    store.put("prompts/7", [b"x" * 3000])
+    entries = {entry.key: entry for entry in store.listing()}
+    assert set(entries) == set(store.keys())
+    assert entries[stored.key].size == 12
+    assert before <= entries[stored.key].modified_at <= time.time() + 5
 
 
 def test_too_large_leaves_nothing(store):
