@@ -11,6 +11,8 @@ unknown, used or expired gets a page that says so (404 or 410), never an error o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -192,37 +194,56 @@ def _invalid(state: TokenState, login_endpoint: str) -> Any:
     ), LINK_STATUS.get(state, 404)
 
 
-@bp.route("/staff/invitation", methods=["GET", "POST"])
-def staff_invitation() -> Any:
-    token = request.args.get("token", "")
-    portal_only(is_console=False)
-    return _link_page(
-        token, Purpose.INVITATION, kind="staff", console=False, login_endpoint="auth.staff_login"
-    )
+@dataclass(frozen=True)
+class LinkPage:
+    """One page a single-use link opens: whose password it sets, on which host, and the
+    login it leads back to."""
+
+    path: str
+    endpoint: str
+    purpose: Purpose
+    kind: str  # staff | circle
+    console: bool
+    login_endpoint: str
+
+    def view(self) -> Callable[[], Any]:
+        def link_view() -> Any:
+            portal_only(is_console=self.console)
+            return _link_page(
+                request.args.get("token", ""),
+                self.purpose,
+                kind=self.kind,
+                console=self.console,
+                login_endpoint=self.login_endpoint,
+            )
+
+        link_view.__name__ = link_view.__qualname__ = self.endpoint
+        return link_view
 
 
-@bp.route("/staff/password/reset", methods=["GET", "POST"])
-def staff_reset() -> Any:
-    token = request.args.get("token", "")
-    portal_only(is_console=False)
-    return _link_page(
-        token, Purpose.RESET, kind="staff", console=False, login_endpoint="auth.staff_login"
-    )
-
-
-@bp.route("/console/password/reset", methods=["GET", "POST"])
-def console_reset() -> Any:
-    token = request.args.get("token", "")
-    portal_only(is_console=True)
-    return _link_page(
-        token, Purpose.RESET, kind="staff", console=True, login_endpoint="auth.console_login"
-    )
-
-
-@bp.route("/password/reset", methods=["GET", "POST"])
-def circle_reset() -> Any:
-    token = request.args.get("token", "")
-    portal_only(is_console=False)
-    return _link_page(
-        token, Purpose.RESET, kind="circle", console=False, login_endpoint="auth.circle_login"
-    )
+LINK_PAGES = (
+    LinkPage(
+        "/staff/invitation",
+        "staff_invitation",
+        Purpose.INVITATION,
+        "staff",
+        False,
+        "auth.staff_login",
+    ),
+    LinkPage(
+        "/staff/password/reset", "staff_reset", Purpose.RESET, "staff", False, "auth.staff_login"
+    ),
+    LinkPage(
+        "/console/password/reset",
+        "console_reset",
+        Purpose.RESET,
+        "staff",
+        True,
+        "auth.console_login",
+    ),
+    LinkPage(
+        "/password/reset", "circle_reset", Purpose.RESET, "circle", False, "auth.circle_login"
+    ),
+)
+for _page in LINK_PAGES:
+    bp.add_url_rule(_page.path, _page.endpoint, _page.view(), methods=["GET", "POST"])
