@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -40,3 +40,13 @@ def uniques_of(app, tenant, circle_id: int | None = None) -> dict[str, Unique]:
         for row in rows:
             db.session.expunge(row)
         return {row.display_name: row for row in rows}
+
+
+# Tue 10 Nov 2026, 12:00 JST: mid-month, before the 22:00 cut-off (R11).
+MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+
+
+def english(client):
+    """The client's pages in English (the locale switch, as a user does it)."""
+    assert client.post("/locale", {"locale": "en", "next": "/"}).status_code == 302
+    return client

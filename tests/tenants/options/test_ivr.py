@@ -10,12 +10,10 @@ import math
 import re
 import struct
 import wave
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-import time_machine
 from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -32,8 +30,8 @@ from tenants.options import ivr as rules
 from tenants.options.models import CircleOption, Ivr, OptionKind
 from tenants.services import provisioning as p
 from tests.factories import PASSWORD, in_circle
+from tests.option_helpers import english
 
-MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)  # Tue 10 Nov 2026, 12:00 JST
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # Tue 1 Dec 2026, 12:00 JST
 NOT_CONTRACTED = "IVR is not contracted for this circle."
 
@@ -41,20 +39,8 @@ NOT_CONTRACTED = "IVR is not contracted for this circle."
 # --- helpers -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def clock() -> Iterator[Any]:
-    """Pins the clock before the login (a later jump is made with ``move_to``)."""
-    with time_machine.travel(MID_MONTH, tick=False) as traveller:
-        yield traveller
-
-
 def text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-def english(client: Any) -> Any:
-    assert client.post("/locale", {"locale": "en", "next": "/"}).status_code == 302
-    return client
 
 
 def give_ivr_option(app, tenant, *, circle_id=None, ends_on=None):

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-import time_machine
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,8 +18,8 @@ from tenants.options.models import OptionKind, OutboundSelector
 from tenants.services import provisioning as p
 from tests import option_helpers
 from tests.factories import PASSWORD, in_circle
+from tests.option_helpers import english
 
-MID_MONTH = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
 AFTER_END = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)  # 1 Dec 2026 12:00 JST
 KIND = OptionKind.OUTBOUND_SELECTION
 NOT_CONTRACTED = "Outbound number selection is not contracted for this circle."
@@ -124,36 +123,6 @@ def selectors_state(app, tenant, circle_id=None):
             )
             for unique, selector in rows
         ]
-
-
-def english(client):
-    assert client.post("/locale", {"locale": "en", "next": "/"}).status_code == 302
-    return client
-
-
-@pytest.fixture
-def clock():
-    """Pins the clock before the login (a later jump would hit the idle time-out)."""
-    with time_machine.travel(MID_MONTH, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture(params=["portal", "staff"])
-def tree(request, clock, world, browser):
-    """(client, base) for the circle login and for the reseller's admin on that circle."""
-    client = english(browser(world.a.host))
-    if request.param == "portal":
-        assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
-        return client, "/portal"
-    assert client.login_staff(world.a.staff["admin"], PASSWORD).status_code == 302
-    return client, f"/staff/circles/{world.a.circle_id}"
-
-
-@pytest.fixture
-def portal(clock, world, browser):
-    client = english(browser(world.a.host))
-    assert client.login_circle(world.a.circle_login, PASSWORD).status_code == 302
-    return client
 
 
 def selector_form(app, tenant, **values):
