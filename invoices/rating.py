@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import phonenumbers
 
@@ -161,6 +162,17 @@ class RateTable:
         return None if rate is None else ("", rate)
 
 
+class CallLike(Protocol):
+    @property
+    def direction(self) -> str: ...
+    @property
+    def called(self) -> str: ...
+    @property
+    def talk_seconds(self) -> int: ...
+    @property
+    def call_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class CallToRate:
     """What rating needs of a call record (``tenants.calls.models.CallRecord``)."""
@@ -172,6 +184,11 @@ class CallToRate:
 
     def __post_init__(self) -> None:
         whole(self.talk_seconds, "talk_seconds")
+
+    @classmethod
+    def of(cls, record: CallLike) -> CallToRate:
+        """The plain value of a ``CallRecord`` (or a row with the same attributes)."""
+        return cls(str(record.direction), record.called, record.talk_seconds, record.call_id)
 
 
 @dataclass(frozen=True)
