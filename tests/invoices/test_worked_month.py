@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from invoices.charges import GB, Proration, option_fee, storage_fee
+from invoices.charges import Proration, option_fee, storage_fee
 from invoices.periods import BillingPeriod, DueRule
 from invoices.rating import CallToRate, DestinationClass, Rate, RateTable, summarize
 from invoices.tax import RateTotal, TaxedAmount, breakdown, rate_on
