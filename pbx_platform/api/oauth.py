@@ -210,9 +210,6 @@ def require_token(scope: str) -> Caller:
     return caller
 
 
-bp = Blueprint("oauth", __name__)
-
-
 def console_only() -> None:
     """The API answers on the console host only (a portal's host: 404, as for any
     unknown path there)."""
@@ -229,12 +226,23 @@ def _http_error(exc: HTTPException) -> Any:
     return from_http_exception(exc)
 
 
-def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
-    """A blueprint of the machine API: no CSRF (bearer tokens, no cookies), JSON errors."""
-    csrf.exempt(blueprint)
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of the machine API, answering every error in JSON. Its handlers are
+    set here, once, before any application registers it (Flask refuses changes to a
+    blueprint after its first registration, and tests make many applications)."""
+    blueprint = Blueprint(name, import_name)
     blueprint.register_error_handler(ApiError, _api_error)
     blueprint.register_error_handler(HTTPException, _http_error)
+    return blueprint
+
+
+def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
+    """No CSRF on the API (bearer tokens, no cookies)."""
+    csrf.exempt(blueprint)
     app.register_blueprint(blueprint)
+
+
+bp = api_blueprint("oauth", __name__)
 
 
 def _token_limit() -> str:

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from pbx_platform import storage
 from pbx_platform.api.errors import ApiError
-from pbx_platform.api.oauth import Caller, console_only, require_token
+from pbx_platform.api.oauth import Caller, api_blueprint, console_only, require_token
 from pbx_platform.db import utcnow
 from pbx_platform.japanese import tokyo_today
 from pbx_platform.routing import parse_id
@@ -36,7 +36,7 @@ from tenants.options.ivr import prompts
 from tenants.options.ivr import service as ivr_service
 from tenants.options.recording import UploadRefused
 
-bp = Blueprint("api", __name__)
+bp = api_blueprint("api", __name__)
 
 CHUNK = 64 * 1024
 FIELD_SHAPE = _l("Give this field as JSON text (a string), or null where it may be empty.")
@@ -127,7 +127,7 @@ def _body_chunks() -> Iterator[bytes]:
         ) from exc
 
 
-@bp.put("/api/v1/calls/<call_id>/recording")
+@bp.put("/api/v1/calls/<string(maxlength=100):call_id>/recording")
 def put_recording(call_id: str) -> Any:
     caller = _caller("recordings:write")
     limit = int(current_app.config["API_RECORDING_MAX_BYTES"])

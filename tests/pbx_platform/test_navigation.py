@@ -39,6 +39,7 @@ def _staff(browser: Any, world: World, role: str) -> Any:
                 "/staff/users",
                 "/staff/audit",
                 "/staff/theme",
+                "/staff/recording-retention",
                 "/staff/sessions",
             ],
         ),
