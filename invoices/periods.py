@@ -10,15 +10,14 @@ a day the banks are closed.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import jpholiday
 from flask_babel import lazy_gettext as _l
 
-from pbx_platform.japanese import TOKYO
+from pbx_platform.japanese import TOKYO, day_start, days_span, month_end
 from pbx_platform.validation import normalized
 
 FIRST_YEAR = 2000
@@ -80,22 +79,21 @@ class BillingPeriod:
 
     @property
     def last_day(self) -> date:
-        return date(self.year, self.month, self.days)
+        return month_end(self.first_day)
 
     @property
     def days(self) -> int:
-        return calendar.monthrange(self.year, self.month)[1]
+        return self.last_day.day
 
     @property
     def starts_at(self) -> datetime:
         """00:00 Japan time on the 1st, in UTC (15:00 UTC the day before)."""
-        return datetime.combine(self.first_day, datetime.min.time(), TOKYO).astimezone(UTC)
+        return day_start(self.first_day)
 
     @property
     def ends_at(self) -> datetime:
         """00:00 Japan time on the next month's 1st, in UTC: the end, exclusive."""
-        first_of_next = date(self.year + self.month // 12, self.month % 12 + 1, 1)
-        return datetime.combine(first_of_next, datetime.min.time(), TOKYO).astimezone(UTC)
+        return days_span(self.first_day, self.last_day)[1]
 
     def next(self) -> BillingPeriod:
         return BillingPeriod(self.year + self.month // 12, self.month % 12 + 1)

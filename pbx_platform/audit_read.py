@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext
@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 
 from pbx_platform.audit import REDACTED
 from pbx_platform.db import db
-from pbx_platform.japanese import TOKYO, jdatetime
+from pbx_platform.japanese import TOKYO, day_start, jdatetime
 from pbx_platform.models import AuditLog
 from pbx_platform.paging import Page, Paging, paginate
 
@@ -263,20 +263,15 @@ class AuditFilter:
         }
 
 
-def _tokyo_midnight(day: date) -> datetime:
-    """The UTC instant a Japan-time day begins."""
-    return datetime.combine(day, time(), tzinfo=TOKYO).astimezone(UTC)
-
-
 def filtered(criteria: AuditFilter, *, account_id: int | None = None) -> Select[Any]:
     """The caller's scope's trail, narrowed (the scope does the tenant part)."""
     query = select(AuditLog)
     if account_id is not None:
         query = query.where(AuditLog.account_id == account_id)
     if criteria.start:
-        query = query.where(AuditLog.created_at >= _tokyo_midnight(criteria.start))
+        query = query.where(AuditLog.created_at >= day_start(criteria.start))
     if criteria.end:
-        query = query.where(AuditLog.created_at < _tokyo_midnight(criteria.end + timedelta(1)))
+        query = query.where(AuditLog.created_at < day_start(criteria.end + timedelta(1)))
     if criteria.actor:
         query = query.where(AuditLog.actor_label == criteria.actor)
     if criteria.object_type:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -27,6 +27,18 @@ def tokyo_today(now: datetime | None = None) -> date:
 
 def month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def day_start(day: date) -> datetime:
+    """The UTC instant a Japan-time day begins (00:00 JST is 15:00 UTC the day before)."""
+    return datetime.combine(day, time.min, tzinfo=TOKYO).astimezone(UTC)
+
+
+def days_span(first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC instants of Japan-time days ``first`` to ``last``: the start of the first,
+    and the start of the day after the last (exclusive; a call at 23:59:59 JST belongs
+    to its day, one at 00:00:00 to the next)."""
+    return day_start(first), day_start(last + timedelta(days=1))
 
 
 def next_month_end(day: date) -> date:

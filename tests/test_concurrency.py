@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -39,14 +40,17 @@ pytestmark = pytest.mark.postgres
 PARALLEL = 20
 
 
-@pytest.fixture
-def committed(app: Flask, database_urls: tuple[str, str]) -> Iterator[World]:
+@contextmanager
+def committed_world(
+    app: Flask, database_urls: tuple[str, str], *, skip_reason: str
+) -> Iterator[World]:
     """A world committed through the app's own engine (as the app role), visible to
-    every connection; the database is emptied again afterwards (as the owner)."""
+    every connection; the database is emptied again afterwards (as the owner). Skips
+    with ``skip_reason`` on SQLite."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "postgresql":
-        pytest.skip("races need parallel connections to PostgreSQL (TEST_DATABASE_URL)")
+        pytest.skip(skip_reason)
     rolled_back = db.session
     db.session = scoped_session(sessionmaker(bind=engine), scopefunc=rolled_back.registry.scopefunc)
     try:
@@ -59,6 +63,16 @@ def committed(app: Flask, database_urls: tuple[str, str]) -> Iterator[World]:
             db.session.remove()
         db.session = rolled_back
         _empty_database(database_urls[0])
+
+
+@pytest.fixture
+def committed(app: Flask, database_urls: tuple[str, str]) -> Iterator[World]:
+    with committed_world(
+        app,
+        database_urls,
+        skip_reason="races need parallel connections to PostgreSQL (TEST_DATABASE_URL)",
+    ) as world:
+        yield world
 
 
 def _empty_database(owner_url: str) -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from pbx_platform.db import db
-from pbx_platform.japanese import TOKYO
+from pbx_platform.japanese import days_span
 from pbx_platform.paging import DEFAULT_PER_PAGE, Cursor, KeysetPage, keyset_page, keyset_statement
 from pbx_platform.tenancy import require_circle_scope
 from tenants.calls.models import CallRecord, Direction, Disposition
@@ -108,8 +108,7 @@ def check_filter(circle: Circle, wanted: CallFilter) -> None:
 
 
 def _query(wanted: CallFilter) -> Select[Any]:
-    start = datetime.combine(wanted.first, time.min, tzinfo=TOKYO)
-    end = datetime.combine(wanted.last + timedelta(days=1), time.min, tzinfo=TOKYO)
+    start, end = days_span(wanted.first, wanted.last)
     query = select(CallRecord).where(CallRecord.started_at >= start, CallRecord.started_at < end)
     if wanted.unique_id is not None:
         query = query.where(CallRecord.unique_id == wanted.unique_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
@@ -21,6 +21,7 @@ from zipstream import ZipStream
 
 from pbx_platform import storage
 from pbx_platform.db import db
+from pbx_platform.japanese import days_span
 from pbx_platform.tenancy import require_circle_scope
 from tenants.calls.models import CallRecord, Direction
 from tenants.models import Circle
@@ -68,9 +69,7 @@ def check_filter(chosen: ArchiveFilter) -> None:
 def _bounds(chosen: ArchiveFilter) -> tuple[datetime, datetime]:
     """The range's instants: midnight Japan time of the first day to midnight after the
     last (a call at 23:59:59 JST belongs to its day, one at 00:00:00 to the next)."""
-    start = datetime.combine(chosen.first, time.min, tzinfo=TOKYO)
-    end = datetime.combine(chosen.last + timedelta(days=1), time.min, tzinfo=TOKYO)
-    return start, end
+    return days_span(chosen.first, chosen.last)
 
 
 def _where(statement: Select, chosen: ArchiveFilter) -> Select:

@@ -44,7 +44,7 @@ from tenants.calls.models import Direction
 from tenants.options import recording, recording_archive
 from tenants.services.circles.unique_csv import CsvFileError
 from tenants.views.circle_admin import acting_for_circle, bp, menu_item, needs
-from tenants.views.forms_util import validate_csrf_or_400
+from tenants.views.forms_util import parse_day, validate_csrf_or_400
 
 menu_item("call_history", _l("Call history"))
 
@@ -61,11 +61,10 @@ ANSWERED_CHOICES = {"yes": True, "no": False}
 
 
 def _day(raw: str, label: Any) -> tuple[date | None, str | None]:
-    text = raw.strip()
-    try:
-        return date.fromisoformat(text), None
-    except ValueError:
+    day = parse_day(raw)
+    if day is None:
         return None, str(_l("%(field)s: enter the date as YYYY-MM-DD.", field=label))
+    return day, None
 
 
 def _filter_from_args(today: date) -> tuple[history.CallFilter, list[str]]:

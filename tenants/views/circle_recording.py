@@ -32,7 +32,7 @@ from tenants.options import recording_archive as archives
 from tenants.options.dates import tokyo_today
 from tenants.options.models import OptionKind
 from tenants.views.circle_admin import bp, menu_item, needs
-from tenants.views.forms_util import parse_quantity, validate_csrf_or_400
+from tenants.views.forms_util import parse_day, parse_quantity, validate_csrf_or_400
 
 menu_item("recording_settings", _l("Call recording"))
 menu_item("licences_settings", _l("Monitoring and whispering"))
@@ -156,16 +156,9 @@ def set_recording_limit() -> Any:
     return redirect(url_for(".recording_settings"))
 
 
-def _parse_day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip())
-    except ValueError:
-        return None
-
-
 def _archive_filter() -> archives.ArchiveFilter | str:
     """The archive form's day range and uniques, or the message to show."""
-    first, last = _parse_day(request.args.get("from")), _parse_day(request.args.get("to"))
+    first, last = parse_day(request.args.get("from")), parse_day(request.args.get("to"))
     unique_ids = _chosen_uniques()
     if first is None or last is None:
         return str(_l("Enter the dates as YYYY-MM-DD."))

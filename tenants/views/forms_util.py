@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -16,6 +18,14 @@ def validate_csrf_or_400() -> None:
         validate_csrf(request.form.get("csrf_token"))
     except ValidationError as exc:
         raise CSRFError(str(exc)) from exc
+
+
+def parse_day(raw: str | None) -> date | None:
+    """A date field or query argument (YYYY-MM-DD), or None when it is not one."""
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
 
 
 def parse_quantity(raw: str, *, minimum: int = 1, maximum: int) -> tuple[int | None, str | None]:

@@ -17,15 +17,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.orm import scoped_session, sessionmaker
 
 from pbx_platform.db import db
 from pbx_platform.paging import Cursor, index_order
 from pbx_platform.tenancy import TRUSTED
 from tenants.calls import history
 from tenants.calls.models import Direction
-from tests.factories import World, build_world, in_circle
-from tests.test_concurrency import _empty_database
+from tests.factories import World, in_circle
+from tests.test_concurrency import committed_world
 
 pytestmark = pytest.mark.postgres
 
@@ -63,16 +62,9 @@ LEFT JOIN LATERAL (
 def loaded(app: Flask, database_urls: tuple[str, str]) -> Iterator[World]:
     """A committed world with 50,000 calls in circle A and 20,000 in each of two other
     circles, analysed; emptied again afterwards."""
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("query plans are PostgreSQL's (TEST_DATABASE_URL)")
-    rolled_back = db.session
-    db.session = scoped_session(sessionmaker(bind=engine), scopefunc=rolled_back.registry.scopefunc)
-    try:
-        with app.app_context():
-            world = build_world()
-            db.session.remove()
+    with committed_world(
+        app, database_urls, skip_reason="query plans are PostgreSQL's (TEST_DATABASE_URL)"
+    ) as world:
         owner = create_engine(database_urls[0])
         with owner.begin() as conn:
             for prefix, circle, n in (
@@ -87,11 +79,6 @@ def loaded(app: Flask, database_urls: tuple[str, str]) -> Iterator[World]:
             )
         owner.dispose()
         yield world
-    finally:
-        with app.app_context():
-            db.session.remove()
-        db.session = rolled_back
-        _empty_database(database_urls[0])
 
 
 def _plans(app: Flask, world: World, wanted: history.CallFilter, pages: int) -> list[str]:
